@@ -1,0 +1,156 @@
+"""The real Restate server: installed from npm at a pinned version, run as a child process."""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from common.infra.paths import cache_dir, file_lock, free_port
+from common.infra.process import ManagedProcess
+from common.waiting import wait_until
+
+RESTATE_VERSION = "1.7.12"
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RestateBinaries:
+    server: Path
+    cli: Path
+
+
+def ensure_restate(version: str = RESTATE_VERSION) -> RestateBinaries:
+    """The pinned server and CLI, installed with npm into the cache on first use."""
+    root = cache_dir() / "restate" / version
+    modules = root / "node_modules" / "@restatedev"
+    binaries = RestateBinaries(
+        server=modules / "restate-server-linux-x64" / "bin" / "restate-server",
+        cli=modules / "restate-linux-x64" / "bin" / "restate",
+    )
+    with file_lock(root.parent / f".{version}.lock"):
+        if binaries.server.exists() and binaries.cli.exists():
+            return binaries
+        npm = shutil.which("npm")
+        if npm is None:
+            raise RuntimeError("npm is needed to install the Restate server (install Node.js 20+)")
+        log.info("installing restate-server %s with npm into %s", version, root)
+        root.mkdir(parents=True, exist_ok=True)
+        subprocess.run(
+            [
+                npm,
+                "install",
+                "--no-audit",
+                "--no-fund",
+                "--loglevel=error",
+                "--prefix",
+                str(root),
+                f"@restatedev/restate-server@{version}",
+                f"@restatedev/restate@{version}",
+            ],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+    if not binaries.server.exists():
+        raise RuntimeError(f"npm installed restate {version} but {binaries.server} is missing")
+    return binaries
+
+
+@dataclass
+class RestatePorts:
+    ingress: int = field(default_factory=free_port)
+    admin: int = field(default_factory=free_port)
+    node: int = field(default_factory=free_port)
+
+
+class RestateServer:
+    """One ``restate-server`` on loopback with its data in ``base_dir``.
+
+    ``restart()`` keeps the base dir and the ports; ``kill()`` is a crash (SIGKILL).
+    """
+
+    def __init__(
+        self,
+        base_dir: Path,
+        *,
+        ports: RestatePorts | None = None,
+        config_file: Path | None = None,
+        signing_key: Path | None = None,
+        env: dict[str, str] | None = None,
+        log_path: Path | None = None,
+        host: str = "127.0.0.1",
+    ) -> None:
+        self.base_dir = base_dir
+        self.ports = ports or RestatePorts()
+        self.host = host
+        binaries = ensure_restate()
+        argv = [str(binaries.server), "--base-dir", str(base_dir), "--node-name", "patterns", "--no-logo"]
+        if config_file is not None:
+            argv += ["--config-file", str(config_file)]
+        server_env = {
+            **os.environ,
+            "RESTATE_INGRESS__BIND_ADDRESS": f"{host}:{self.ports.ingress}",
+            "RESTATE_ADMIN__BIND_ADDRESS": f"{host}:{self.ports.admin}",
+            "RESTATE_BIND_ADDRESS": f"{host}:{self.ports.node}",
+            "RESTATE_ADVERTISED_ADDRESS": f"http://{host}:{self.ports.node}/",
+            "RESTATE_LISTEN_MODE": "tcp",
+            "RESTATE_DEFAULT_NUM_PARTITIONS": "2",
+            "RESTATE_ROCKSDB_TOTAL_MEMORY_SIZE": "256 MB",
+            "RESTATE_LOG_FORMAT": "compact",
+            **(env or {}),
+        }
+        if signing_key is not None:
+            server_env["RESTATE_WORKER__INVOKER__REQUEST_IDENTITY_PRIVATE_KEY_PEM_FILE"] = str(signing_key)
+        self.process = ManagedProcess(
+            "restate-server", argv, log_path=log_path or base_dir.parent / "restate-server.log", env=server_env
+        )
+
+    @property
+    def ingress_url(self) -> str:
+        return f"http://{self.host}:{self.ports.ingress}"
+
+    @property
+    def admin_url(self) -> str:
+        return f"http://{self.host}:{self.ports.admin}"
+
+    def healthy(self) -> bool:
+        try:
+            admin = httpx.get(f"{self.admin_url}/health", timeout=1)
+            ingress = httpx.get(f"{self.ingress_url}/restate/health", timeout=1)
+        except httpx.HTTPError:
+            return False
+        return admin.status_code == 200 and ingress.status_code == 200
+
+    def start(self, timeout: float = 60.0) -> None:
+        self.base_dir.mkdir(parents=True, exist_ok=True)
+        self.process.start()
+
+        def ready() -> bool:
+            if not self.process.alive():
+                raise RuntimeError(f"restate-server exited early:\n{self.process.tail()}")
+            return self.healthy()
+
+        wait_until(ready, timeout=timeout, interval=0.1, what="restate-server health")
+
+    def stop(self) -> None:
+        self.process.stop(timeout=15)
+
+    def kill(self) -> None:
+        self.process.kill()
+
+    def restart(self, *, crash: bool = False) -> None:
+        """Stop (or SIGKILL with ``crash``) and start again on the same data and ports."""
+        if crash:
+            self.kill()
+        else:
+            self.stop()
+        self.start()
+
+    def tail(self, lines: int = 60) -> str:
+        return self.process.tail(lines)

@@ -1,0 +1,1 @@
+"""Durable RPC: idempotent calls to a virtual object."""
