@@ -58,10 +58,12 @@ class ManagedProcess:
             pass
 
     def stop(self, timeout: float = 10.0) -> int | None:
-        """SIGTERM the group, wait, then SIGKILL whatever is left. Returns the exit code."""
+        """SIGTERM the leader (``uv run`` forwards it to its child), wait, then SIGKILL whatever is
+        left of the group. Returns the leader's exit code."""
         if self.proc is None:
             return None
-        self._signal_group(signal.SIGTERM)
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
         try:
             self.proc.wait(timeout)
         except subprocess.TimeoutExpired:
