@@ -7,8 +7,6 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
-
 from common.infra.paths import free_port
 from common.infra.process import ManagedProcess
 from common.waiting import wait_until
@@ -38,13 +36,14 @@ def serve_and_ask(tmp_path: Path, argv: list[str], cwd: Path = ROOT) -> str:
     return str(answer["pattern"])
 
 
-@pytest.mark.skipif(shutil.which("uv") is None, reason="needs uv on PATH")
 def test_uv_run_package_serve_starts_that_package_in_any_order(tmp_path: Path) -> None:
+    uv = os.environ.get("UV") or shutil.which("uv")  # `uv run` sets UV to itself
+    assert uv, "uv must be on PATH"
     order = ["durablerpc", "queue", "durablerpc", "queue"]
-    answered = [serve_and_ask(tmp_path, ["uv", "run", "--package", name, "serve"]) for name in order]
+    answered = [serve_and_ask(tmp_path, [uv, "run", "--package", name, "serve"]) for name in order]
     assert answered == order
-    assert serve_and_ask(tmp_path, ["uv", "run", "--package=queue", "serve"]) == "queue"
-    assert serve_and_ask(tmp_path, ["uv", "run", "serve"], cwd=ROOT / "services" / "durablerpc") == "durablerpc"
+    assert serve_and_ask(tmp_path, [uv, "run", "--package=queue", "serve"]) == "queue"
+    assert serve_and_ask(tmp_path, [uv, "run", "serve"], cwd=ROOT / "services" / "durablerpc") == "durablerpc"
 
 
 def test_serve_without_a_choice_says_how_to_choose(tmp_path: Path) -> None:

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from pydantic import BaseModel, ConfigDict
 
-from common.faults import FailurePolicy
 from common.fakes import Ledger
+from common.faults import FailurePolicy
 from common.handlers import InvalidInput, StrictSerde
 from common.infra.keys import base58, ensure_keypair
 from common.settings import ServiceSettings, port_field, service_config

@@ -26,7 +26,11 @@ def test_client_prints_true_false_true(harness: Harness, unique: str) -> None:
     answers = [
         subprocess.run(
             [str(client), "durablerpc", "--productId", unique, "--reservationId", reservation],
-            env=env, capture_output=True, text=True, check=True, timeout=60,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=60,
         ).stdout.strip()
         for reservation in ("1", "2", "1")
     ]

@@ -37,13 +37,21 @@ def test_client_submits_attaches_and_prints_the_result(harness: Harness, unique:
     env = {"RESTATE_INGRESS_URL": harness.server.ingress_url}
     out = subprocess.run(
         [str(client), "queue", "--id", unique, "--description", "some heavy work"],
-        env=env, capture_output=True, text=True, check=True, timeout=60,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
     ).stdout
     assert f"Submitted task {unique}: invocation inv_" in out
     assert f"Task {unique} result: some heavy work: DONE" in out
     again = subprocess.run(
         [str(client), "queue", "--id", unique, "--attach"],
-        env=env, capture_output=True, text=True, check=True, timeout=60,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
     ).stdout
     assert f"Task {unique} result: some heavy work: DONE" in again
 

@@ -28,9 +28,10 @@ class _ConsoleFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         stamp = datetime.fromtimestamp(record.created).strftime("%H:%M:%S.%f")[:-3]
         where = ""
-        if getattr(record, "invocation_id", None):
+        invocation = getattr(record, "invocation_id", None)
+        if invocation:
             key = getattr(record, "object_key", None)
-            where = f" [{record.invocation_id}{'/' + key if key else ''}]"
+            where = f" [{invocation}{'/' + key if key else ''}]"
         line = f"{stamp} {record.levelname:<7} {record.name}{where}: {record.getMessage()}"
         if record.exc_info:
             line += "\n" + self.formatException(record.exc_info)
@@ -68,3 +69,4 @@ def configure_logging(level: str = "INFO", fmt: str = "auto") -> None:
     root.setLevel(level.upper())
     # Hypercorn's access log is noise next to the handlers' own lines.
     logging.getLogger("hypercorn.access").setLevel(logging.WARNING)
+    logging.getLogger("httpx").setLevel(logging.WARNING)

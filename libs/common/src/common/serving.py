@@ -35,7 +35,7 @@ UNLIMITED = 2**31 - 1
 
 def build_asgi(name: str, services: Sequence[RestateService], settings: ServiceSettings) -> Any:
     """The ASGI app: the SDK's app behind a ``/health`` that names what is served."""
-    inner = restate.app(list(services), identity_keys=list(settings.identity_keys) or None)
+    inner = restate.app(list(services), identity_keys=settings.request_identity_keys() or None)
     health = json.dumps({"status": "ok", "pattern": name, "services": [s.name for s in services]}).encode()
 
     async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -87,7 +87,7 @@ def run(pattern: Pattern[Any], settings: ServiceSettings) -> None:
         pattern.name,
         settings.host,
         settings.port,
-        "required" if settings.identity_keys else "off",
+        "required" if settings.request_identity_keys() else "off",
     )
     asyncio.run(serve_app(app, settings))
     log.info("%s stopped", pattern.name)

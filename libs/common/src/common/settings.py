@@ -40,10 +40,18 @@ class ServiceSettings(BaseSettings):
     identity_keys: Annotated[list[str], NoDecode] = Field(
         default_factory=list, validation_alias=AliasChoices("RESTATE_IDENTITY_KEYS")
     )
+    identity_keys_file: Path | None = Field(None, validation_alias=AliasChoices("RESTATE_IDENTITY_KEYS_FILE"))
     log_level: str = Field("INFO", validation_alias=AliasChoices("LOG_LEVEL"))
     log_format: LogFormat = Field("auto", validation_alias=AliasChoices("LOG_FORMAT"))
     fakes_db: Path = Field(Path(".data/fakes.sqlite"), validation_alias=AliasChoices("FAKES_DB"))
     failure: FailurePolicy = FailurePolicy()
+
+    def request_identity_keys(self) -> list[str]:
+        """The keys from ``RESTATE_IDENTITY_KEYS`` plus the one in ``RESTATE_IDENTITY_KEYS_FILE``."""
+        keys = list(self.identity_keys)
+        if self.identity_keys_file is not None:
+            keys += self.identity_keys_file.read_text().split()
+        return keys
 
     @field_validator("identity_keys", mode="before")
     @classmethod

@@ -24,7 +24,9 @@ log = restate.getLogger(__name__)
 
 
 def create_services(settings: Settings) -> list[restate.Service]:
-    heavy_work = HeavyWorkApi(Ledger(settings.fakes_db), failure=settings.failure, latency=settings.work_seconds)
+    heavy_work = HeavyWorkApi(
+        Ledger(settings.fakes_db), failure=settings.failure, latency=settings.work_seconds
+    )
     worker = restate.Service("AsyncTaskWorker")
 
     @handler(worker.handler, name="RunTask")
@@ -32,7 +34,9 @@ def create_services(settings: Settings) -> list[restate.Service]:
         log.info("Started task %s: %s", task.id, task.description)
         # The task id is the submission's idempotency key, so it is also the work's: a retry after a
         # crash inside the step finds the work done instead of doing it twice.
-        outcome = await ctx.run_typed("process", heavy_work.process, key=task.id, description=task.description)
+        outcome = await ctx.run_typed(
+            "process", heavy_work.process, key=task.id, description=task.description
+        )
         log.info("Finished task %s", task.id)
         return Result(description=outcome)
 

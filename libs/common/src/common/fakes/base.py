@@ -9,8 +9,8 @@ from typing import Any
 
 import restate
 
-from common.faults import OFF, FailurePolicy
 from common.fakes.ledger import Ledger
+from common.faults import OFF, FailurePolicy
 
 log = logging.getLogger("common.fakes")
 

@@ -3,6 +3,7 @@ them with the public key in Restate's ``publickeyv1_<base58>`` form."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 _ALPHABET = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
@@ -43,3 +44,11 @@ def ensure_keypair(directory: Path) -> tuple[Path, str]:
     identity = public_key_id(raw)
     (directory / "public.key").write_text(identity + "\n")
     return private_path, identity
+
+
+if __name__ == "__main__":
+    # ``python -m common.infra.keys DIR``: what the compose file's key job runs.
+    target = Path(sys.argv[1] if len(sys.argv) > 1 else "keys")
+    pem, public = ensure_keypair(target)
+    pem.chmod(0o644)  # read by the Restate container, whose user differs from this job's
+    print(public)  # noqa: T201

@@ -108,7 +108,10 @@ class RestateServer:
         if signing_key is not None:
             server_env["RESTATE_WORKER__INVOKER__REQUEST_IDENTITY_PRIVATE_KEY_PEM_FILE"] = str(signing_key)
         self.process = ManagedProcess(
-            "restate-server", argv, log_path=log_path or base_dir.parent / "restate-server.log", env=server_env
+            "restate-server",
+            argv,
+            log_path=log_path or base_dir.parent / "restate-server.log",
+            env=server_env,
         )
 
     @property

@@ -1,0 +1,187 @@
+"""``uv run patterns up``: the whole catalogue on this machine, without Docker.
+
+Starts the pinned Restate server (installing it from npm when missing) with its data under
+``.data/stack``, starts every installed pattern service through its ``serve`` command, registers
+each deployment (``force``, so a rerun is idempotent), prints where everything is, streams the
+services' logs, and stops it all on Ctrl-C. Request signing is on unless ``--no-signing``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from common.cli import installed_patterns
+from common.infra.keys import ensure_keypair
+from common.infra.paths import project_root
+from common.infra.process import ManagedProcess
+from common.infra.restate import RestatePorts, RestateServer, ensure_restate
+from common.ingress import Admin
+from common.logs import configure_logging
+from common.waiting import wait_until
+
+
+def _follow(process: ManagedProcess, label: str, stop: threading.Event) -> None:
+    """Copy new lines of a process's log to our stdout, prefixed with its name."""
+    position = 0
+    while not stop.is_set():
+        try:
+            with process.log_path.open("rb") as handle:
+                handle.seek(position)
+                chunk = handle.read()
+                position += len(chunk)
+        except FileNotFoundError:
+            chunk = b""
+        for line in chunk.decode(errors="replace").splitlines():
+            print(f"{label:>17} | {line}", flush=True)
+        stop.wait(0.2)
+
+
+class Stack:
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.root = project_root()
+        self.data = self.root / ".data" / "stack"
+        self.processes: list[tuple[str, ManagedProcess]] = []
+        self.services: dict[str, tuple[ManagedProcess, int]] = {}
+        self.identity = ""
+        self.server: RestateServer | None = None
+
+    def start_restate(self) -> None:
+        ensure_restate()
+        signing_key = None
+        if not self.args.no_signing:
+            signing_key, self.identity = ensure_keypair(self.data / "keys")
+        config = self.root / "restate.toml"
+        self.server = RestateServer(
+            self.data / "restate",
+            ports=RestatePorts(ingress=self.args.ingress_port, admin=self.args.admin_port, node=5122),
+            config_file=config if config.exists() else None,
+            signing_key=signing_key,
+            log_path=self.data / "logs" / "restate-server.log",
+        )
+        self.server.start()
+        self.processes.append(("restate-server", self.server.process))
+
+    def start_services(self) -> None:
+        assert self.server is not None
+        patterns = installed_patterns()
+        chosen = self.args.only.split(",") if self.args.only else sorted(patterns)
+        unknown = set(chosen) - set(patterns)
+        if unknown:
+            sys.exit(f"unknown pattern(s): {', '.join(sorted(unknown))}; installed: {', '.join(patterns)}")
+        serve = Path(sys.executable).with_name("serve")
+        for name in chosen:
+            port = patterns[name].load().settings().port
+            env = {
+                **os.environ,
+                "PORT": str(port),
+                "RESTATE_IDENTITY_KEYS": self.identity,
+                "RESTATE_INGRESS_URL": self.server.ingress_url,
+                "RESTATE_ADMIN_URL": self.server.admin_url,
+                "FAKES_DB": str(self.data / "fakes" / f"{name}.sqlite"),
+                "LOG_FORMAT": "console",
+            }
+            process = ManagedProcess(
+                name, [str(serve), name], log_path=self.data / "logs" / f"{name}.log", env=env
+            )
+            process.start()
+            self.processes.append((name, process))
+            self.services[name] = (process, port)
+
+    def register(self) -> dict[str, list[str]]:
+        assert self.server is not None
+        admin = Admin(self.server.admin_url)
+        registered = {}
+        for name, (process, port) in self.services.items():
+            url = f"http://127.0.0.1:{port}"
+
+            def healthy(process: ManagedProcess = process, url: str = url, name: str = name) -> bool:
+                if not process.alive():
+                    raise RuntimeError(f"{name} exited:\n{process.tail()}")
+                import httpx
+
+                try:
+                    return httpx.get(f"{url}/health", timeout=1).status_code == 200
+                except httpx.HTTPError:
+                    return False
+
+            wait_until(healthy, timeout=60, interval=0.1, what=f"{name} on {url}")
+            registered[name] = admin.register(url, force=True)
+        admin.close()
+        return registered
+
+    def stop(self) -> None:
+        for name, process in reversed(self.processes):
+            if process.alive():
+                print(f"stopping {name}", flush=True)
+                process.stop()
+
+
+def up(args: argparse.Namespace) -> int:
+    stack = Stack(args)
+    stop = threading.Event()
+    # Ctrl-C reaches us twice (from the terminal and forwarded by `uv run`): both just ask to stop.
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    try:
+        stack.start_restate()
+        stack.start_services()
+        registered = stack.register()
+        assert stack.server is not None
+        print("\nRestate patterns are up.", flush=True)
+        print(f"  ingress   {stack.server.ingress_url}")
+        print(f"  admin/UI  {stack.server.admin_url}")
+        print(f"  signing   {'on: ' + stack.identity if stack.identity else 'off'}")
+        for name, services in registered.items():
+            print(f"  {name:<17} :{stack.services[name][1]}  {', '.join(services)}")
+        print(f"  data and logs under {stack.data}\nCtrl-C stops everything.\n", flush=True)
+        followers = [
+            threading.Thread(target=_follow, args=(p, n, stop), daemon=True)
+            for n, p in stack.processes
+            if not args.quiet and n != "restate-server"
+        ]
+        for follower in followers:
+            follower.start()
+        while not stop.is_set():
+            for name, process in stack.processes:
+                if not process.alive():
+                    print(f"{name} exited unexpectedly; last lines:\n{process.tail(20)}", file=sys.stderr)
+                    stop.set()
+                    return 1
+            stop.wait(0.5)
+        return 0
+    finally:
+        stop.set()
+        stack.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="patterns", description="Run the pattern catalogue locally.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    start = sub.add_parser("up", help="start Restate and every service, register them, wait for Ctrl-C")
+    start.add_argument("--only", help="comma-separated patterns to start (default: all installed)")
+    start.add_argument("--no-signing", action="store_true", help="do not sign requests to the services")
+    start.add_argument("--quiet", action="store_true", help="do not stream the services' logs")
+    start.add_argument("--ingress-port", type=int, default=8080)
+    start.add_argument("--admin-port", type=int, default=9070)
+    sub.add_parser("install", help="install the pinned Restate server (and Kafka) into the cache")
+    args: Any = parser.parse_args(argv)
+    configure_logging("INFO", "console")
+    if args.command == "install":
+        print(ensure_restate())
+        return 0
+    started = time.monotonic()
+    code = up(args)
+    print(f"stopped after {time.monotonic() - started:.0f}s", flush=True)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
