@@ -8,6 +8,9 @@ object key into every log record of the invocation.
 
     @handler(worker.handler, name="RunTask")
     async def run_task(ctx: restate.Context, task: TaskOpts) -> Result: ...
+
+``before=check`` awaits ``check(ctx)`` ahead of input validation, e.g. to authenticate the raw
+request (``ctx.request().headers`` / ``.body``) before its content is looked at.
 """
 
 from __future__ import annotations
@@ -75,7 +78,13 @@ def _bind_log_context(ctx: Any) -> None:
     logs.object_key.set(key() if callable(key) else None)
 
 
-def handler(register: Callable[..., Callable[[F], F]], /, **options: Any) -> Callable[[F], F]:
+def handler(
+    register: Callable[..., Callable[[F], F]],
+    /,
+    *,
+    before: Callable[[Any], Awaitable[None]] | None = None,
+    **options: Any,
+) -> Callable[[F], F]:
     """Register ``fn`` with ``register`` (``svc.handler``, ``obj.handler``, ``wf.main`` ...)."""
 
     def decorate(fn: F) -> F:
@@ -86,6 +95,8 @@ def handler(register: Callable[..., Callable[[F], F]], /, **options: Any) -> Cal
         @functools.wraps(fn)
         async def wrapper(ctx: Any, *args: Any) -> Any:
             _bind_log_context(ctx)
+            if before is not None:
+                await before(ctx)
             if args and isinstance(args[0], InvalidInput):
                 raise restate.TerminalError(args[0].message, status_code=400)
             return await fn(ctx, *args)

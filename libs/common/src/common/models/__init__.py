@@ -1,0 +1,1 @@
+"""Wire models shared by several services (services never import each other)."""

@@ -1,0 +1,1 @@
+"""Scheduling tasks: payment reminders with durable timers on a virtual object."""

@@ -1,0 +1,1 @@
+"""Webhook callbacks: Stripe events routed to durable handlers."""
