@@ -191,6 +191,14 @@ class Admin:
         )
         return list(response.json()["rows"])
 
+    def state(self, service: str, key: str) -> dict[str, Any]:
+        """The K/V state of one object or workflow, JSON-decoded (like ``restate kv get``)."""
+        quoted = key.replace("'", "''")
+        rows = self.query(
+            f"SELECT key, value_utf8 FROM state WHERE service_name = '{service}' AND service_key = '{quoted}'"
+        )
+        return {row["key"]: json.loads(row["value_utf8"]) for row in rows}
+
     def kill(self, invocation_id: str) -> None:
         self._check(self.http.patch(f"/invocations/{invocation_id}/kill"))
 

@@ -23,7 +23,8 @@ class FakeApi:
     """``perform`` is what every operation of a fake goes through:
 
     1. count the attempt for the idempotency key;
-    2. fail transiently if ``failure`` says so, or terminally if ``decline`` says so;
+    2. fail terminally if ``decline`` says so, or transiently if ``failure`` says so (an
+       operation can opt out: undo operations such as a cancel are never declined);
     3. take ``latency`` seconds, like a real call would;
     4. return the stored result if the key was seen before, else record a new effect.
     """
@@ -52,12 +53,14 @@ class FakeApi:
         *,
         subject: str = "",
         latency: float | None = None,
+        may_decline: bool = True,
+        may_fail: bool = True,
     ) -> Any:
         attempt = self.ledger.count_attempt(self.api, op, key)
-        if self.decline.fails(key=key, attempt=attempt, subject=subject):
+        if may_decline and self.decline.fails(key=key, attempt=attempt, subject=subject):
             log.warning("👻 SIMULATED: %s.%s declined (key %s, attempt %d)", self.api, op, key, attempt)
             raise restate.TerminalError(f"{self.api} declined {op} for {key}", status_code=422)
-        if self.failure.fails(key=key, attempt=attempt, subject=subject):
+        if may_fail and self.failure.fails(key=key, attempt=attempt, subject=subject):
             log.warning("👻 SIMULATED: %s.%s failed (key %s, attempt %d)", self.api, op, key, attempt)
             raise TransientFailure(f"👻 simulated failure of {self.api}.{op} (attempt {attempt})")
         await asyncio.sleep(self.latency if latency is None else latency)

@@ -1,0 +1,1 @@
+"""Sagas: a trip booking workflow with compensations."""

@@ -1,0 +1,1 @@
+"""Stateful actors: a state machine as a virtual object."""
