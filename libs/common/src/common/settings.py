@@ -24,8 +24,14 @@ def port_field(default: int) -> Any:
 
 
 def service_config(prefix: str) -> SettingsConfigDict:
-    """The settings config of one service: its env prefix, nested models with ``__``."""
-    return SettingsConfigDict(env_prefix=prefix, env_nested_delimiter="__", extra="ignore")
+    """The settings config of one service: its env prefix, nested models with ``__``. Setting one
+    nested field (``SAGAS_FAILURE__RATE``) keeps the other fields' documented defaults."""
+    return SettingsConfigDict(
+        env_prefix=prefix,
+        env_nested_delimiter="__",
+        extra="ignore",
+        nested_model_default_partial_update=True,
+    )
 
 
 class ServiceSettings(BaseSettings):

@@ -10,7 +10,6 @@ defaults. (The shared ``SAGAS_FAILURE__*`` policy is not used here: each API has
 """
 
 from pydantic import BaseModel, Field
-from pydantic_settings import SettingsConfigDict
 
 from common.faults import FailurePolicy
 from common.settings import ServiceSettings, port_field, service_config
@@ -28,7 +27,7 @@ DEMO_PAYMENT_FAULTS = ApiFaults(
 
 
 class Settings(ServiceSettings):
-    model_config = SettingsConfigDict(**service_config("SAGAS_"), nested_model_default_partial_update=True)
+    model_config = service_config("SAGAS_")
 
     port: int = port_field(9085)
     api_seconds: float = Field(0.2, ge=0, description="how long each call to a fake API takes")

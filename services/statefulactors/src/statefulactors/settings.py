@@ -6,16 +6,13 @@ generator. Unset fields keep their defaults: ``STATEFULACTORS_FAILURE__MODE=off`
 """
 
 from pydantic import Field
-from pydantic_settings import SettingsConfigDict
 
 from common.faults import FailurePolicy
 from common.settings import ServiceSettings, port_field, service_config
 
 
 class Settings(ServiceSettings):
-    model_config = SettingsConfigDict(
-        **service_config("STATEFULACTORS_"), nested_model_default_partial_update=True
-    )
+    model_config = service_config("STATEFULACTORS_")
 
     port: int = port_field(9086)
     transition_seconds: float = Field(5.0, ge=0, description="how long a machine takes to go up or down")
