@@ -1,7 +1,8 @@
 """What a service member exports: its name, settings class, Restate services and client.
 
 Each member publishes one ``Pattern`` under the entry-point group ``restate_patterns``; the
-``serve`` and ``client`` commands (``common.cli``) find it there.
+``serve`` and ``client`` commands (``common.cli``) find it there, and the local stack creates
+the Kafka topics and subscriptions a pattern lists in ``subscriptions``.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any, Generic, TypeVar
 
 import restate
 
+from common.events import Subscription
 from common.settings import ServiceSettings
 
 S = TypeVar("S", bound=ServiceSettings)
@@ -26,6 +28,7 @@ class Pattern(Generic[S]):
     settings: type[S]
     services: Callable[[S], Sequence[RestateService]]
     client: Callable[[list[str] | None], int] | None = None
+    subscriptions: Sequence[Subscription] = ()
 
     def load_settings(self, **overrides: Any) -> S:
         return self.settings(**overrides)

@@ -4,6 +4,11 @@ Starts the pinned Restate server (installing it from npm when missing) with its 
 ``.data/stack``, starts every installed pattern service through its ``serve`` command, registers
 each deployment (``force``, so a rerun is idempotent), prints where everything is, streams the
 services' logs, and stops it all on Ctrl-C. Request signing is on unless ``--no-signing``.
+
+Patterns fed by Kafka (those whose ``Pattern`` lists ``subscriptions``) get a local Apache Kafka
+broker on the address ``restate.toml`` gives ``my-cluster``, their topics and their Restate
+subscriptions, all idempotent. Without Java 17 and Maven the stack says so and starts without
+those patterns.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 import argparse
 import os
 import signal
+import subprocess
 import sys
 import threading
 import time
@@ -18,6 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from common.cli import installed_patterns
+from common.events import CLUSTER, Subscription
+from common.infra import kafka
 from common.infra.keys import ensure_keypair
 from common.infra.paths import project_root
 from common.infra.process import ManagedProcess
@@ -52,17 +60,66 @@ class Stack:
         self.services: dict[str, tuple[ManagedProcess, int]] = {}
         self.identity = ""
         self.server: RestateServer | None = None
+        self.config = self.root / "restate.toml"
+        self.kafka: kafka.KafkaBroker | None = None
+        self.subscriptions: list[Subscription] = []
+        self.skipped: set[str] = set()
+
+    def chosen(self) -> list[str]:
+        patterns = installed_patterns()
+        chosen = self.args.only.split(",") if self.args.only else sorted(patterns)
+        unknown = set(chosen) - set(patterns)
+        if unknown:
+            sys.exit(f"unknown pattern(s): {', '.join(sorted(unknown))}; installed: {', '.join(patterns)}")
+        return [name for name in chosen if name not in self.skipped]
+
+    def start_kafka(self) -> None:
+        """Start the broker if a chosen pattern is fed by Kafka, and create its topics."""
+        patterns = installed_patterns()
+        needs = {name: patterns[name].load().subscriptions for name in self.chosen()}
+        needs = {name: subs for name, subs in needs.items() if subs}
+        if not needs:
+            return
+        reason = kafka.unavailable_reason()
+        broker = kafka.KafkaBroker(
+            self.data / "kafka",
+            port=kafka.broker_port(self.config, CLUSTER),
+            log_path=self.data / "logs" / "kafka.log",
+        )
+        if reason is None:
+            print(f"starting Kafka {kafka.KAFKA_VERSION} on {broker.bootstrap} (installed on first use)")
+            try:
+                broker.start()
+            except (OSError, RuntimeError, AssertionError, subprocess.SubprocessError) as error:
+                broker.stop()
+                reason = f"it did not start: {error}"
+        if reason is not None:
+            self.skipped.update(needs)
+            print(f"\nKafka is unavailable ({reason}); not starting {', '.join(sorted(needs))}.")
+            print("Install Java 17 and Maven to run them; everything else runs without Kafka.\n", flush=True)
+            return
+        self.kafka = broker
+        assert broker.process is not None
+        self.processes.append(("kafka", broker.process))
+        self.subscriptions = [sub for subs in needs.values() for sub in subs]
+        broker.create_topics(topic for sub in self.subscriptions for topic in sub.topics)
+
+    def subscribe(self) -> None:
+        assert self.server is not None
+        admin = Admin(self.server.admin_url)
+        for sub in self.subscriptions:
+            admin.subscribe(sub.source, sub.sink, {"auto.offset.reset": "earliest"})
+        admin.close()
 
     def start_restate(self) -> None:
         ensure_restate()
         signing_key = None
         if not self.args.no_signing:
             signing_key, self.identity = ensure_keypair(self.data / "keys")
-        config = self.root / "restate.toml"
         self.server = RestateServer(
             self.data / "restate",
             ports=RestatePorts(ingress=self.args.ingress_port, admin=self.args.admin_port, node=5122),
-            config_file=config if config.exists() else None,
+            config_file=self.config if self.config.exists() else None,
             signing_key=signing_key,
             log_path=self.data / "logs" / "restate-server.log",
         )
@@ -72,12 +129,8 @@ class Stack:
     def start_services(self) -> None:
         assert self.server is not None
         patterns = installed_patterns()
-        chosen = self.args.only.split(",") if self.args.only else sorted(patterns)
-        unknown = set(chosen) - set(patterns)
-        if unknown:
-            sys.exit(f"unknown pattern(s): {', '.join(sorted(unknown))}; installed: {', '.join(patterns)}")
         serve = Path(sys.executable).with_name("serve")
-        for name in chosen:
+        for name in self.chosen():
             port = patterns[name].load().settings().port
             env = {
                 **os.environ,
@@ -131,9 +184,11 @@ def up(args: argparse.Namespace) -> int:
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
     try:
+        stack.start_kafka()
         stack.start_restate()
         stack.start_services()
         registered = stack.register()
+        stack.subscribe()
         assert stack.server is not None
         print("\nRestate patterns are up.", flush=True)
         print(f"  ingress   {stack.server.ingress_url}")
@@ -141,11 +196,17 @@ def up(args: argparse.Namespace) -> int:
         print(f"  signing   {'on: ' + stack.identity if stack.identity else 'off'}")
         for name, services in registered.items():
             print(f"  {name:<17} :{stack.services[name][1]}  {', '.join(services)}")
+        if stack.kafka is not None:
+            print(f"  kafka     {stack.kafka.bootstrap} (cluster {CLUSTER})")
+        for sub in stack.subscriptions:
+            print(f"  subscribed {sub.source} -> {sub.sink}")
+        if stack.skipped:
+            print(f"  not started (no Kafka): {', '.join(sorted(stack.skipped))}")
         print(f"  data and logs under {stack.data}\nCtrl-C stops everything.\n", flush=True)
         followers = [
             threading.Thread(target=_follow, args=(p, n, stop), daemon=True)
             for n, p in stack.processes
-            if not args.quiet and n != "restate-server"
+            if not args.quiet and n not in ("restate-server", "kafka")
         ]
         for follower in followers:
             follower.start()
@@ -176,6 +237,8 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging("INFO", "console")
     if args.command == "install":
         print(ensure_restate())
+        reason = kafka.unavailable_reason()
+        print(f"Kafka not installed: {reason}" if reason else kafka.ensure_kafka())
         return 0
     started = time.monotonic()
     code = up(args)

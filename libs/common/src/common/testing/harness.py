@@ -3,6 +3,10 @@
 The server runs on free loopback ports with a temp base dir and request signing on; each
 service runs through the same ``serve`` command users run, on a free port, registered with
 ``force``. Both can be crashed (SIGKILL of the process group) and restarted on the same data.
+
+The server's config names the Kafka cluster ``my-cluster`` at a broker port reserved up front;
+the broker itself starts on first use (``harness.kafka()``), so tests without Kafka never pay
+for it.
 """
 
 from __future__ import annotations
@@ -13,7 +17,9 @@ from pathlib import Path
 
 import httpx
 
+from common.events import Subscription
 from common.fakes import Ledger
+from common.infra.kafka import KafkaBroker
 from common.infra.keys import ensure_keypair
 from common.infra.paths import free_port
 from common.infra.process import ManagedProcess
@@ -26,6 +32,16 @@ TEST_SERVER_ENV = {
     "RESTATE_DEFAULT_RETRY_POLICY__INITIAL_INTERVAL": "100ms",
     "RESTATE_DEFAULT_RETRY_POLICY__MAX_INTERVAL": "2s",
 }
+
+# Short consumer sessions, so that after a crash of the server its new consumer gets the
+# partitions in seconds instead of waiting for the old member's 45 s session to expire.
+TEST_SERVER_CONFIG = """\
+[[ingress.kafka-clusters]]
+name = "my-cluster"
+brokers = ["PLAINTEXT://127.0.0.1:{port}"]
+"session.timeout.ms" = "3000"
+"heartbeat.interval.ms" = "500"
+"""
 
 
 class ServiceHandle:
@@ -46,6 +62,7 @@ class ServiceHandle:
             "RESTATE_ADMIN_URL": harness.server.admin_url,
             "FAKES_DB": str(self.ledger_path),
             "LOG_FORMAT": "console",
+            "KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{harness.kafka_port}",
             **env,
         }
         serve = Path(sys.executable).with_name("serve")
@@ -100,8 +117,13 @@ class Harness:
     def __init__(self, workdir: Path) -> None:
         self.workdir = workdir
         signing_key, self.identity = ensure_keypair(workdir / "keys")
+        self.kafka_port = free_port()
+        self.kafka_broker: KafkaBroker | None = None
+        config = workdir / "restate.toml"
+        config.write_text(TEST_SERVER_CONFIG.format(port=self.kafka_port))
         self.server = RestateServer(
             workdir / "restate-data",
+            config_file=config,
             signing_key=signing_key,
             env=TEST_SERVER_ENV,
             log_path=workdir / "restate-server.log",
@@ -132,9 +154,32 @@ class Harness:
     def handles(self) -> list[ServiceHandle]:
         return list(self._services.values())
 
+    def forget(self, name: str) -> None:
+        """Another deployment of ``name`` (a container, say) was registered behind the harness's
+        back: the next ``service(name)`` registers its own process again."""
+        self._active.pop(name, None)
+
+    def kafka(self) -> KafkaBroker:
+        """The Kafka broker of ``my-cluster``, started on first use (needs Java 17 and Maven)."""
+        if self.kafka_broker is None:
+            broker = KafkaBroker(
+                self.workdir / "kafka", port=self.kafka_port, log_path=self.workdir / "kafka.log", heap="384m"
+            )
+            broker.start()
+            self.kafka_broker = broker
+        return self.kafka_broker
+
+    def subscribe(self, subscription: Subscription) -> None:
+        """Create the subscription's topics and the subscription itself (idempotent); the sink's
+        service must be registered already."""
+        self.kafka().create_topics(subscription.topics)
+        self.admin.subscribe(subscription.source, subscription.sink, {"auto.offset.reset": "earliest"})
+
     def close(self) -> None:
         for handle in self._services.values():
             handle.stop()
         self.server.stop()
+        if self.kafka_broker is not None:
+            self.kafka_broker.stop()
         self.ingress.close()
         self.admin.close()

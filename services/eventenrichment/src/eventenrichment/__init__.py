@@ -1,0 +1,1 @@
+"""Event enrichment and joins: ``PackageTracker`` joins registrations with a Kafka stream."""

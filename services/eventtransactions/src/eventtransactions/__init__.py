@@ -1,0 +1,1 @@
+"""Transactional event processing: a Kafka topic of social-media posts drives ``UserFeed``."""
