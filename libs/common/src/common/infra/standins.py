@@ -1,0 +1,159 @@
+"""Local stand-ins for the public images that the Dockerfiles and the compose file name.
+
+Public registries are out of reach on the build machines, so every image named in a ``FROM``
+line is made here from packages, under the same name and tag. A recipe is a folder
+``containers/standins/<name>/`` with ``standin.toml`` (the image name, the stand-ins it builds on,
+the inputs to fetch) and a ``Containerfile`` that assembles the inputs:
+
+- ``[debootstrap]``  a Debian root filesystem (``debootstrap --variant=...``) -> ``rootfs.tar``
+- ``[pypi]``         packages from PyPI, installed by uv with their hashes -> ``pypi/``
+- ``[trust]``        this machine's certificate authorities -> ``trust/ca-certificates.crt``
+
+Each stand-in is built once per recipe. Its key hashes the recipe's files, its inputs from this
+machine and the keys of the stand-ins below it; the image carries the key as a label and is
+saved as an OCI archive in ``cache_dir()/images``, so a fresh container storage loads it back
+instead of rebuilding, and a changed recipe builds a new one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import platform
+import shutil
+import subprocess
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from common.infra.containers import build_image, buildah, ensure_commands, image_config, image_exists
+from common.infra.paths import cache_dir, file_lock
+
+log = logging.getLogger(__name__)
+
+LABEL = "io.restate-patterns.recipe"
+DEBIAN_MIRROR = os.environ.get("DEBIAN_MIRROR", "http://deb.debian.org/debian")
+
+
+@dataclass(frozen=True)
+class Recipe:
+    name: str
+    folder: Path
+    image: str
+    needs: tuple[str, ...] = ()
+    spec: dict[str, Any] = field(default_factory=dict)
+
+
+def load_recipes(root: Path) -> dict[str, Recipe]:
+    """Every recipe under ``root/containers/standins``, by folder name."""
+    recipes = {}
+    for toml in sorted((root / "containers" / "standins").glob("*/standin.toml")):
+        spec = tomllib.loads(toml.read_text())
+        name = toml.parent.name
+        recipes[name] = Recipe(name, toml.parent, spec["image"], tuple(spec.get("needs", ())), spec)
+    return recipes
+
+
+def recipe_key(recipe: Recipe, recipes: dict[str, Recipe]) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(p for p in recipe.folder.rglob("*") if p.is_file()):
+        digest.update(path.relative_to(recipe.folder).as_posix().encode() + b"\0" + path.read_bytes())
+    if "trust" in recipe.spec:
+        digest.update(Path(recipe.spec["trust"]["ca_bundle"]).read_bytes())
+    for need in recipe.needs:
+        digest.update(recipe_key(recipes[need], recipes).encode())
+    return digest.hexdigest()[:20]
+
+
+def _debootstrap(spec: dict[str, Any], context: Path) -> None:
+    ensure_commands("debootstrap")
+    target = context / "rootfs"
+    argv = ["debootstrap", f"--variant={spec.get('variant', 'minbase')}"]
+    if spec.get("include"):
+        argv.append("--include=" + ",".join(spec["include"]))
+    subprocess.run(
+        [*argv, spec["suite"], str(target), spec.get("mirror", DEBIAN_MIRROR)],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    subprocess.run(
+        ["tar", "-C", str(target), "--numeric-owner", "-cf", str(context / "rootfs.tar"), "."], check=True
+    )
+    shutil.rmtree(target)
+
+
+def _pypi(spec: dict[str, Any], folder: Path, context: Path) -> None:
+    uv = os.environ.get("UV") or shutil.which("uv") or "uv"
+    machine = "aarch64" if platform.machine() in ("aarch64", "arm64") else "x86_64"
+    subprocess.run(
+        [
+            *(uv, "pip", "install", "--quiet", "--target", str(context / "pypi"), "--require-hashes"),
+            *("--no-deps", "--only-binary", ":all:", "--python-platform", f"{machine}-manylinux_2_28"),
+            *("--python-version", "3.11", "-r", str(folder / spec["requirements"])),
+        ],
+        check=True,
+    )
+
+
+def _prepare(recipe: Recipe, context: Path) -> None:
+    if context.exists():
+        shutil.rmtree(context)
+    context.mkdir(parents=True)
+    if "debootstrap" in recipe.spec:
+        _debootstrap(recipe.spec["debootstrap"], context)
+    if "pypi" in recipe.spec:
+        _pypi(recipe.spec["pypi"], recipe.folder, context)
+    if "trust" in recipe.spec:
+        (context / "trust").mkdir()
+        shutil.copyfile(recipe.spec["trust"]["ca_bundle"], context / "trust" / "ca-certificates.crt")
+
+
+def _labelled(image: str, key: str) -> bool:
+    return image_exists(image) and (image_config(image).get("Labels") or {}).get(LABEL) == key
+
+
+def ensure_standin(name: str, recipes: dict[str, Recipe]) -> str:
+    """The stand-in ``name`` in local storage, built or loaded only when missing; its image name."""
+    recipe = recipes[name]
+    for need in recipe.needs:
+        ensure_standin(need, recipes)
+    key = recipe_key(recipe, recipes)
+    images = cache_dir() / "images"
+    archive = images / f"{name}-{key}.oci.tar"
+    with file_lock(images / f".{name}.lock"):
+        if _labelled(recipe.image, key):
+            return recipe.image
+        if archive.exists():
+            log.info("loading stand-in %s from %s", recipe.image, archive)
+            image_id = buildah("pull", "--quiet", f"oci-archive:{archive}").splitlines()[-1]
+            buildah("tag", image_id, recipe.image)
+            if _labelled(recipe.image, key):
+                return recipe.image
+        log.info("building stand-in %s (recipe %s)", recipe.image, key)
+        context = images / "build" / name
+        _prepare(recipe, context)
+        build_image(
+            recipe.folder / "Containerfile",
+            context,
+            recipe.image,
+            log_path=images / "build" / f"{name}.log",
+            labels={LABEL: key},
+            layers=False,
+        )
+        partial = archive.with_suffix(".partial")
+        buildah("push", "--quiet", recipe.image, f"oci-archive:{partial}:{recipe.image}")
+        partial.rename(archive)
+        for stale in images.glob(f"{name}-*.oci.tar"):
+            if stale != archive:
+                stale.unlink()
+        shutil.rmtree(context)
+    return recipe.image
+
+
+def ensure_standins(root: Path, names: list[str] | None = None) -> dict[str, str]:
+    """The stand-ins ``names`` (default: every recipe), by recipe name -> image name."""
+    ensure_commands("buildah")
+    recipes = load_recipes(root)
+    return {name: ensure_standin(name, recipes) for name in names or sorted(recipes)}

@@ -1,0 +1,123 @@
+"""``docker-compose.yml``, checked statically: the Compose specification's schema (vendored under
+``containers/compose-spec``), then what this project's compose file must wire up."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+import yaml
+
+pytestmark = pytest.mark.containers
+
+ROOT = Path(__file__).resolve().parents[2]
+MEMBERS = sorted(p.parent.name for p in ROOT.glob("services/*/Dockerfile"))
+PATTERNS = ROOT.parent / "shared" / "PATTERNS.md"
+# The Kafka subscriptions of PATTERNS.md, by the member that serves them: (topic, sink).
+SUBSCRIPTIONS = {
+    "eventtransactions": ("kafka://my-cluster/social-media-posts", "service://UserFeed/ProcessPost"),
+    "eventenrichment": (
+        "kafka://my-cluster/package-location-updates",
+        "service://PackageTracker/UpdateLocation",
+    ),
+}
+KAFKA_MEMBERS = sorted(set(SUBSCRIPTIONS) & set(MEMBERS))
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict[str, Any]:
+    return dict(yaml.safe_load((ROOT / "docker-compose.yml").read_text()))
+
+
+def env(service: dict[str, Any]) -> dict[str, str]:
+    return {k: str(v) for k, v in (service.get("environment") or {}).items()}
+
+
+def healthy(condition: dict[str, Any] | None) -> bool:
+    return (condition or {}).get("condition") == "service_healthy"
+
+
+def test_compose_file_follows_the_compose_specification(compose: dict[str, Any]) -> None:
+    schema = json.loads((ROOT / "containers/compose-spec/compose-spec.json").read_text())
+    validator = jsonschema.Draft201909Validator(schema)
+    errors = [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(compose)]
+    assert errors == []
+    broken = {**compose, "services": {**compose["services"], "x": {"image": "a", "portz": ["1"]}}}
+    assert not validator.is_valid(broken), "the schema must catch a misspelt key"
+
+
+def test_every_member_is_built_from_the_repo_root_with_its_dockerfile(compose: dict[str, Any]) -> None:
+    for member in MEMBERS:
+        service = compose["services"].get(member)
+        assert service is not None, f"{member} is not in docker-compose.yml"
+        assert service["build"] == {"context": ".", "dockerfile": f"services/{member}/Dockerfile"}
+        assert service["image"] == f"restate-patterns/{member}:latest"
+
+
+def test_ports_match_the_contract_and_the_dockerfiles(compose: dict[str, Any]) -> None:
+    if not PATTERNS.exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"{PATTERNS} is missing")
+        pytest.skip(f"{PATTERNS} is not beside the checkout")
+    contract = dict(re.findall(r"^\| (\w+) \| (\d+) \|", PATTERNS.read_text(), re.MULTILINE))
+    for member in MEMBERS:
+        dockerfile = (ROOT / "services" / member / "Dockerfile").read_text()
+        assert env(compose["services"][member])["PORT"] == contract[member], member
+        assert f"EXPOSE {contract[member]}\n" in dockerfile, member
+
+
+def test_restate_and_kafka_are_pinned_healthchecked_with_named_volumes(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    for name in ["restate"] + (["kafka"] if KAFKA_MEMBERS else []):
+        service = services[name]
+        assert re.search(r":\d+\.\d+\.\d+$", service["image"]), f"{name} image is not pinned"
+        assert service["healthcheck"]["test"], f"{name} has no healthcheck"
+        sources = [volume.split(":")[0] for volume in service.get("volumes", [])]
+        assert any(source in compose["volumes"] for source in sources), f"{name} keeps no named volume"
+    for name, service in services.items():
+        for dependency in ("restate", "kafka"):
+            if dependency in (service.get("depends_on") or {}):
+                assert healthy(service["depends_on"][dependency]), (
+                    f"{name} must wait for a healthy {dependency}"
+                )
+
+
+def test_one_job_registers_every_deployment_and_subscription(compose: dict[str, Any]) -> None:
+    jobs = [s for s in compose["services"].values() if "common.register" in s.get("command", [])]
+    assert len(jobs) == 1, "one registration job"
+    job = jobs[0]
+    variables = env(job)
+    deployments = {uri.strip() for uri in variables["DEPLOYMENTS"].split(",")}
+    wanted = {f"http://{m}:{env(compose['services'][m])['PORT']}" for m in MEMBERS}
+    assert deployments == wanted
+    pairs = [pair.strip().split("=") for pair in variables["SUBSCRIPTIONS"].split(",") if pair.strip()]
+    assert {(source, sink) for source, sink in pairs} == {SUBSCRIPTIONS[m] for m in KAFKA_MEMBERS}
+    assert healthy(job["depends_on"]["restate"])
+    assert all(healthy(job["depends_on"][m]) for m in MEMBERS)
+    assert "force=True" in (ROOT / "libs/common/src/common/register.py").read_text()
+
+
+def test_request_signing_keys_are_wired(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    keys_job = next(s for s in services.values() if "common.infra.keys" in s.get("command", []))
+    volume, target = keys_job["volumes"][0].split(":")[:2]
+    pem = env(services["restate"])["RESTATE_WORKER__INVOKER__REQUEST_IDENTITY_PRIVATE_KEY_PEM_FILE"]
+    assert pem.startswith(target + "/")
+    assert any(v.startswith(f"{volume}:{target}") for v in services["restate"]["volumes"])
+    for member in MEMBERS:
+        service = services[member]
+        assert env(service)["RESTATE_IDENTITY_KEYS_FILE"].startswith(target + "/"), member
+        assert f"{volume}:{target}:ro" in service["volumes"], member
+        assert service["depends_on"]["keys"]["condition"] == "service_completed_successfully"
+
+
+def test_only_the_ingress_is_published_beyond_localhost(compose: dict[str, Any]) -> None:
+    published = [(name, str(p)) for name, s in compose["services"].items() for p in s.get("ports", [])]
+    assert ("restate", "127.0.0.1:9070:9070") in published
+    open_ports = [(name, port) for name, port in published if not port.startswith("127.0.0.1:")]
+    assert open_ports == [("restate", "8080:8080")]
