@@ -1,0 +1,39 @@
+"""The cron jobs' wire format: camelCase JSON, times as RFC 3339 strings in UTC."""
+
+from __future__ import annotations
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, JsonValue
+from pydantic.alias_generators import to_camel
+
+
+class Wire(BaseModel):
+    model_config = ConfigDict(
+        alias_generator=to_camel,
+        validate_by_name=True,
+        validate_by_alias=True,
+        serialize_by_alias=True,
+        extra="forbid",
+    )
+
+
+class JobRequest(Wire):
+    cron_expression: str = Field(
+        min_length=1,
+        max_length=200,
+        description="5 fields (minute hour day month weekday), or 6 with seconds first; UTC",
+    )
+    service: str = Field(min_length=1, description="the Restate service to call")
+    method: str = Field(min_length=1, description="its handler")
+    key: str | None = Field(None, description="the object key, when the target is a virtual object")
+    payload: JsonValue | None = Field(None, description="the handler's input; none: an empty body")
+
+
+class JobInfo(Wire):
+    request: JobRequest
+    next_execution_time: AwareDatetime
+    next_execution_id: str = Field(description="the scheduled Execute invocation (cancelled by Cancel)")
+
+
+class CreateResult(Wire):
+    job_id: str
+    next_execution_time: AwareDatetime
