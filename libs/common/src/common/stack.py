@@ -36,8 +36,8 @@ from common.waiting import wait_until
 
 
 def _follow(process: ManagedProcess, label: str, stop: threading.Event) -> None:
-    """Copy new lines of a process's log to our stdout, prefixed with its name."""
-    position = 0
+    """Copy this run's lines of a process's log to our stdout, prefixed with its name."""
+    position = process.log_offset
     while not stop.is_set():
         try:
             with process.log_path.open("rb") as handle:
@@ -223,7 +223,21 @@ def up(args: argparse.Namespace) -> int:
         stack.stop()
 
 
+def restate_cli(args: list[str]) -> int:
+    """``patterns restate kv get PackageTracker p1``: the pinned Restate CLI, aimed at the stack
+    unless ``RESTATE_ADMIN_URL`` / ``RESTATE_INGRESS_URL`` say otherwise."""
+    env = {
+        "RESTATE_ADMIN_URL": "http://127.0.0.1:9070",
+        "RESTATE_INGRESS_URL": "http://127.0.0.1:8080",
+        **os.environ,
+    }
+    return subprocess.call([str(ensure_restate().cli), *args], env=env)
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["restate"]:  # everything after it belongs to the CLI, flags included
+        return restate_cli(argv[1:])
     parser = argparse.ArgumentParser(prog="patterns", description="Run the pattern catalogue locally.")
     sub = parser.add_subparsers(dest="command", required=True)
     start = sub.add_parser("up", help="start Restate and every service, register them, wait for Ctrl-C")
@@ -233,6 +247,7 @@ def main(argv: list[str] | None = None) -> int:
     start.add_argument("--ingress-port", type=int, default=8080)
     start.add_argument("--admin-port", type=int, default=9070)
     sub.add_parser("install", help="install the pinned Restate server (and Kafka) into the cache")
+    sub.add_parser("restate", help="the pinned Restate CLI, e.g. `patterns restate kv get PackageTracker p1`")
     args: Any = parser.parse_args(argv)
     configure_logging("INFO", "console")
     if args.command == "install":

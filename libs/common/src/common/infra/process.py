@@ -26,10 +26,12 @@ class ManagedProcess:
         self.env = dict(env) if env is not None else None
         self.cwd = cwd
         self.proc: subprocess.Popen[bytes] | None = None
+        self.log_offset = 0  # where this run's output starts in the (appended) log file
 
     def start(self) -> None:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = self.log_path.open("ab")
+        self.log_offset = log.tell()
         try:
             self.proc = subprocess.Popen(
                 self.argv,
