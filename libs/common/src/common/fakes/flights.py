@@ -1,19 +1,14 @@
-"""A fake airline booking API with two-phase reservations: reserve, then confirm or cancel.
-
-``reserve`` holds a seat and answers with the airline's booking id; the caller's idempotency key
-makes a repeated request return that same booking instead of holding a second seat. ``confirm``
-and ``cancel`` are keyed by the booking id. Only ``reserve`` can be declined (terminal, 422); any
-call can fail transiently when the failure policy says so.
-"""
+"""A fake airline API: ``reserve`` holds a seat (declinable; the policy's subject is the flight
+id), then ``confirm`` or ``cancel`` it (see ``reservations``)."""
 
 from __future__ import annotations
 
 import secrets
 
-from common.fakes.base import FakeApi
+from common.fakes.reservations import ReservationApi
 
 
-class FlightsApi(FakeApi):
+class FlightsApi(ReservationApi):
     api = "flights"
 
     async def reserve(self, key: str, flight_id: str, passenger_name: str) -> str:
@@ -22,9 +17,3 @@ class FlightsApi(FakeApi):
             "reserve", key, request, lambda: f"FL-{secrets.token_hex(4)}", subject=flight_id
         )
         return str(booking)
-
-    async def confirm(self, booking_id: str) -> str:
-        return str(await self.perform("confirm", booking_id, {}, lambda: "CONFIRMED", may_decline=False))
-
-    async def cancel(self, booking_id: str) -> str:
-        return str(await self.perform("cancel", booking_id, {}, lambda: "CANCELLED", may_decline=False))
