@@ -79,6 +79,8 @@ def test_restate_and_kafka_are_pinned_healthchecked_with_named_volumes(compose: 
         assert service["healthcheck"]["test"], f"{name} has no healthcheck"
         sources = [volume.split(":")[0] for volume in service.get("volumes", [])]
         assert any(source in compose["volumes"] for source in sources), f"{name} keeps no named volume"
+    # Restate's data belongs to a named node: the default name (the hostname) changes per container.
+    assert env(services["restate"]).get("RESTATE_NODE_NAME"), "a new restate container would refuse its data"
     for name, service in services.items():
         for dependency in ("restate", "kafka"):
             if dependency in (service.get("depends_on") or {}):

@@ -45,20 +45,31 @@ def missing_commands(*commands: str) -> list[str]:
 
 def ensure_commands(*commands: str) -> None:
     """Install the Debian packages of ``commands`` that are missing (``apt-get``, as root)."""
-    if not missing_commands(*commands):
+    ensure_packages(*(APT_PACKAGES.get(c, c) for c in missing_commands(*commands)))
+
+
+def missing_packages(*packages: str) -> list[str]:
+    query = ["dpkg-query", "-W", "-f=${db:Status-Status} ${Package}\n", *packages]
+    result = subprocess.run(query, capture_output=True, text=True)
+    installed = {line.split()[1] for line in result.stdout.splitlines() if line.startswith("installed ")}
+    return [p for p in packages if p not in installed]
+
+
+def ensure_packages(*packages: str) -> None:
+    """``apt-get install`` the Debian ``packages`` that are not installed (as root)."""
+    if not packages or not missing_packages(*packages):
         return
     with file_lock(cache_dir() / ".apt.lock"):
-        missing = missing_commands(*commands)
+        missing = missing_packages(*packages)
         if not missing:
             return
         if os.geteuid() != 0:
-            raise ContainerError(f"missing {', '.join(missing)}: install them or run as root")
-        packages = sorted({APT_PACKAGES.get(c, c) for c in missing})
-        log.info("installing %s with apt-get", ", ".join(packages))
+            raise ContainerError(f"missing Debian packages {', '.join(missing)}: install them or run as root")
+        log.info("installing %s with apt-get", ", ".join(missing))
         env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
         subprocess.run(["apt-get", "update", "-qq"], check=True, env=env, stdout=subprocess.DEVNULL)
         subprocess.run(
-            ["apt-get", "install", "-y", "-qq", *packages], check=True, env=env, stdout=subprocess.DEVNULL
+            ["apt-get", "install", "-y", "-qq", *missing], check=True, env=env, stdout=subprocess.DEVNULL
         )
 
 

@@ -3,11 +3,14 @@
 Public registries are out of reach on the build machines, so every image named in a ``FROM``
 line is made here from packages, under the same name and tag. A recipe is a folder
 ``containers/standins/<name>/`` with ``standin.toml`` (the image name, the stand-ins it builds on,
-the inputs to fetch) and a ``Containerfile`` that assembles the inputs:
+the inputs to fetch) and a ``Containerfile`` that assembles the recipe's other files and these
+inputs:
 
 - ``[debootstrap]``  a Debian root filesystem (``debootstrap --variant=...``) -> ``rootfs.tar``
 - ``[pypi]``         packages from PyPI, installed by uv with their hashes -> ``pypi/``
 - ``[trust]``        this machine's certificate authorities -> ``trust/ca-certificates.crt``
+- ``[npm]``          packages from the npm registry (``npm install``) -> ``npm/node_modules/``
+- ``[maven]``        the dependencies of a pom from Maven Central -> ``maven/*.jar``
 
 Each stand-in is built once per recipe. Its key hashes the recipe's files, its inputs from this
 machine and the keys of the stand-ins below it; the image carries the key as a label and is
@@ -49,7 +52,7 @@ class Recipe:
 def load_recipes(root: Path) -> dict[str, Recipe]:
     """Every recipe under ``root/containers/standins``, by folder name."""
     recipes = {}
-    for toml in sorted((root / "containers" / "standins").glob("*/standin.toml")):
+    for toml in sorted((root.resolve() / "containers" / "standins").glob("*/standin.toml")):
         spec = tomllib.loads(toml.read_text())
         name = toml.parent.name
         recipes[name] = Recipe(name, toml.parent, spec["image"], tuple(spec.get("needs", ())), spec)
@@ -97,14 +100,35 @@ def _pypi(spec: dict[str, Any], folder: Path, context: Path) -> None:
     )
 
 
+def _npm(spec: dict[str, Any], context: Path) -> None:
+    npm = shutil.which("npm")
+    if npm is None:
+        raise RuntimeError("npm is needed for this stand-in (install Node.js 20+)")
+    (context / "npm").mkdir()
+    flags = ["--no-audit", "--no-fund", "--loglevel=error", "--prefix", str(context / "npm")]
+    subprocess.run([npm, "install", *flags, *spec["packages"]], check=True, stdout=subprocess.DEVNULL)
+
+
+def _maven(spec: dict[str, Any], folder: Path, context: Path) -> None:
+    mvn = shutil.which("mvn")
+    if mvn is None:
+        raise RuntimeError("Maven (mvn) is needed for this stand-in")
+    goal = ["dependency:copy-dependencies", f"-DoutputDirectory={context / 'maven'}"]
+    subprocess.run([mvn, "-q", "-B", "-f", str(folder / spec["pom"]), *goal], check=True, cwd=context)
+
+
 def _prepare(recipe: Recipe, context: Path) -> None:
     if context.exists():
         shutil.rmtree(context)
-    context.mkdir(parents=True)
+    shutil.copytree(recipe.folder, context, ignore=shutil.ignore_patterns("standin.toml", "Containerfile"))
     if "debootstrap" in recipe.spec:
         _debootstrap(recipe.spec["debootstrap"], context)
     if "pypi" in recipe.spec:
         _pypi(recipe.spec["pypi"], recipe.folder, context)
+    if "npm" in recipe.spec:
+        _npm(recipe.spec["npm"], context)
+    if "maven" in recipe.spec:
+        _maven(recipe.spec["maven"], recipe.folder, context)
     if "trust" in recipe.spec:
         (context / "trust").mkdir()
         shutil.copyfile(recipe.spec["trust"]["ca_bundle"], context / "trust" / "ca-certificates.crt")

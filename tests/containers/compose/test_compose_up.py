@@ -1,0 +1,154 @@
+"""``docker compose up`` for real: podman-compose runs the project's docker-compose.yml, unchanged,
+on the service images and the stand-ins of Restate and Kafka; then every pattern is walked
+through the published ingress port, as the service READMEs show it. Last, ``down`` and a second
+``up`` on the same volumes: Restate's state is still there.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from typing import Any
+
+import pytest
+
+from common.producer import produce
+from common.waiting import wait_until
+
+pytestmark = pytest.mark.compose
+
+KAFKA = "127.0.0.1:19092"  # the broker's listener for this machine
+RUN = uuid.uuid4().hex[:6]  # fresh keys in every run
+
+
+def test_durable_rpc_answers_true_false_true(walk: Any) -> None:
+    answers = [
+        walk.ingress.call("ProductService", "Reserve", key=f"p{RUN}", idempotency_key=r) for r in "121"
+    ]
+    assert answers == [True, False, True]
+
+
+def test_queued_task_runs_once_and_can_be_attached(walk: Any) -> None:
+    task = {"id": f"task{RUN}", "description": "some heavy work"}
+    sent = walk.ingress.send("AsyncTaskWorker", "RunTask", task, idempotency_key=task["id"])
+    again = walk.ingress.send("AsyncTaskWorker", "RunTask", task, idempotency_key=task["id"])
+    assert (again.invocation_id, again.status) == (sent.invocation_id, "PreviouslyAccepted")
+    assert "description" in walk.ingress.attach(sent.invocation_id)
+
+
+def test_webhook_is_routed_and_starts_a_reminder_chain(walk: Any) -> None:
+    invoice = f"in_{RUN}"
+    data = {"object": {"id": invoice, "customer": "cus_1"}}
+    event = {"id": f"evt_{RUN}", "type": "invoice.payment_failed", "created": 1, "data": data}
+    answer = walk.ingress.call("WebhookCallbackRouter", "OnStripeEvent", event)
+    assert answer["routed_to"] == f"PaymentTracker/{invoice}/OnPaymentFailure"
+    reminders = wait_until(
+        lambda: walk.state("PaymentTracker", invoice).get("reminders_count"), timeout=60, what="a reminder"
+    )
+    assert reminders == 1
+
+
+def test_saga_ends_booked_or_compensated(walk: Any) -> None:
+    booking = {
+        "flights": {"flight_id": "12345", "passenger_name": "John Doe"},
+        "car": {"pickup_location": "Airport", "rental_date": "2024-12-16"},
+        "payment_info": {"card_number": "4111111111111111", "amount": 1500},
+    }
+    # The demo's payment API declines half of the charges: both endings are the pattern.
+    response = walk.ingress.raw("BookingWorkflow", "Run", booking, key=f"trip{RUN}", timeout=120)
+    status = walk.state("BookingWorkflow", f"trip{RUN}").get("status")
+    if response.status_code == 200:
+        assert status == "BOOKED"
+    else:
+        assert (response.status_code, status) == (422, "CANCELLED"), response.text
+
+
+def test_machine_transition_goes_up_once(walk: Any) -> None:
+    # The demo injects a failure into 40 % of the machine API's calls and Restate retries them with
+    # a growing backoff, so a single transition now and then takes minutes. Three machines go up
+    # side by side; the first one up is checked.
+    sent = {f"m{RUN}-{i}": walk.ingress.send("MachineOperator", "SetUp", key=f"m{RUN}-{i}") for i in range(3)}
+
+    def first_up() -> tuple[str, Any] | None:
+        for machine, invocation in sent.items():
+            response = walk.ingress.output(invocation.invocation_id)
+            if response.status_code == 200:
+                return machine, response.json()
+        return None
+
+    machine, answer = wait_until(first_up, timeout=120, interval=0.5, what="a machine to come up")
+    assert answer == f"{machine} is now up"
+    again = walk.ingress.call("MachineOperator", "SetUp", key=machine)
+    assert again == f"{machine} is already up, so nothing to do"
+
+
+def test_fan_out_gathers_every_part(walk: Any) -> None:
+    answer = walk.ingress.call("FanOutWorker", "Run", {"description": "a,b,c"}, timeout=60)
+    assert answer == {"description": "a: DONE,b: DONE,c: DONE"}
+
+
+def test_kafka_post_and_package_update_are_processed(walk: Any) -> None:
+    user, package = f"user{RUN}", f"pkg{RUN}"
+    walk.ingress.call("PackageTracker", "RegisterPackage", {"finalDestination": "Amsterdam"}, key=package)
+    produce(KAFKA, "social-media-posts", [(user, json.dumps({"content": "Hi!", "metadata": "public"}))])
+    update = {"timestamp": "2024-05-01T10:00:00Z", "location": "Rotterdam"}
+    produce(KAFKA, "package-location-updates", [(package, json.dumps(update))])
+    locations = wait_until(
+        lambda: walk.ingress.call("PackageTracker", "GetPackageInfo", key=package)["locations"], timeout=60
+    )
+    assert locations == [update]
+    # The post is created and its moderation polled (approval takes a few polls of 5 s).
+    steps = "SELECT j.name FROM sys_journal j JOIN sys_invocation i ON j.id = i.id WHERE i.target = "
+    steps += f"'UserFeed/{user}/ProcessPost'"
+    wanted = {"create-post", "check-status"}
+    wait_until(
+        lambda: wanted <= {r.get("name") for r in walk.admin.query(steps)}, timeout=60, what="the post"
+    )
+
+
+def test_rate_limiter_spaces_the_tasks(walk: Any) -> None:
+    walk.ingress.call("Limiter", "SetRate", {"limit": 2, "burst": 1}, key="LimitedTask-RunTask")
+    with ThreadPoolExecutor(6) as pool:
+        results = list(pool.map(lambda _: walk.ingress.call("LimitedTask", "RunTask", timeout=60), range(6)))
+    granted = sorted(datetime.fromisoformat(r["grantedAt"]).timestamp() for r in results)
+    gaps = [later - earlier for earlier, later in itertools.pairwise(granted)]
+    assert all(0.45 <= gap <= 0.55 for gap in gaps), gaps
+
+
+def test_cron_job_fires_until_cancelled(walk: Any) -> None:
+    payload = f"tick-{RUN}"
+    request = {"cronExpression": "* * * * * *", "service": "TaskService", "method": "ExecuteTask"}
+    job = walk.ingress.call("CronJobInitiator", "Create", {**request, "payload": payload})["jobId"]
+    runs = "SELECT count(*) AS n FROM sys_invocation WHERE target = 'TaskService/ExecuteTask'"
+    runs += " AND status = 'completed'"
+    before = walk.admin.query(runs)[0]["n"]
+    wait_until(lambda: walk.admin.query(runs)[0]["n"] >= before + 2, timeout=30, what="two runs of the job")
+    walk.ingress.call("CronJob", "Cancel", key=job)
+    # Nothing of the job is left scheduled, so it never runs again.
+    pending = "SELECT count(*) AS n FROM sys_invocation WHERE target_service_name = 'CronJob'"
+    pending += f" AND target_service_key = '{job}' AND status != 'completed'"
+    wait_until(
+        lambda: walk.admin.query(pending)[0]["n"] == 0, timeout=30, what="the job's scheduled run cancelled"
+    )
+    assert walk.ingress.raw("CronJob", "GetInfo", key=job).status_code == 404
+
+
+def test_service_containers_refuse_unsigned_requests(walk: Any) -> None:
+    probe = (
+        "import urllib.request as u, urllib.error as e\n"
+        "request = u.Request('http://queue:9082/invoke/AsyncTaskWorker/RunTask', b'{}', method='POST')\n"
+        "try:\n    u.urlopen(request, timeout=5)\nexcept e.HTTPError as error:\n    print(error.code)"
+    )
+    result = walk.compose.exec("durablerpc", "python", "-c", probe)
+    assert result.stdout.strip() == "401", result.stdout + result.stderr
+
+
+def test_down_stops_everything_and_up_keeps_restates_state(walk: Any) -> None:
+    walk.compose.down()
+    assert walk.compose.containers() == []
+    assert walk.ports_in_use() == []
+    walk.up()
+    assert walk.ingress.call("ProductService", "Reserve", key=f"p{RUN}", idempotency_key="3") is False
