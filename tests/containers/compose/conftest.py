@@ -71,15 +71,17 @@ def walk(
     with file_lock(cache_dir() / ".compose.lock"):
         compose = ComposeStack(ROOT, "patterns-compose-test", tmp_path_factory.mktemp("compose") / "log")
         compose.down(volumes=True)  # whatever an interrupted run left
-        walk = Walk(compose, Admin("http://127.0.0.1:9070"), Ingress("http://127.0.0.1:8080", timeout=120))
-        busy = walk.ports_in_use()
+        busy = [port for port in PORTS if listening(port)]
         if busy:
             message = f"ports {busy} are taken: the compose file publishes {PORTS}"
             if os.environ.get("CI"):
                 pytest.fail(message)
             pytest.skip(message)
+        walk = Walk(compose, Admin("http://127.0.0.1:9070"), Ingress("http://127.0.0.1:8080", timeout=120))
         try:
             walk.up()
             yield walk
         finally:
+            walk.admin.close()
+            walk.ingress.close()
             compose.down(volumes=True)
