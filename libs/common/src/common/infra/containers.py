@@ -115,7 +115,8 @@ def build_image(
 ) -> str:
     """``docker build -f DOCKERFILE -t TAG CONTEXT`` with local base images only; the image id."""
     iid = log_path.with_suffix(".iid")
-    args = [*ISOLATION, "--format", "docker", "--pull=never", "--iidfile", str(iid), "-f", str(dockerfile)]
+    args = [*ISOLATION, "--format", "docker", "--pull=never", "--force-rm", "--iidfile", str(iid)]
+    args += ["-f", str(dockerfile)]
     if layers:
         args.append("--layers")
     for key, value in (labels or {}).items():
