@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,11 @@ pytestmark = pytest.mark.containers
 
 ROOT = Path(__file__).resolve().parents[2]
 MEMBERS = sorted(p.parent.name for p in ROOT.glob("services/*/Dockerfile"))
+# The port table of the catalogue: the README's, which repeats the pattern contract's.
+CONTRACT = dict(
+    re.findall(r"^\| \[(\w+)\]\(services/\w+\) \| (\d+) \|", (ROOT / "README.md").read_text(), re.MULTILINE)
+)
+# The contract itself, where it sits beside the checkout (as in this project's CI).
 PATTERNS = ROOT.parent / "shared" / "PATTERNS.md"
 # The Kafka subscriptions of PATTERNS.md, by the member that serves them: (topic, sink).
 SUBSCRIPTIONS = {
@@ -60,15 +64,18 @@ def test_every_member_is_built_from_the_repo_root_with_its_dockerfile(compose: d
 
 
 def test_ports_match_the_contract_and_the_dockerfiles(compose: dict[str, Any]) -> None:
-    if not PATTERNS.exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"{PATTERNS} is missing")
-        pytest.skip(f"{PATTERNS} is not beside the checkout")
-    contract = dict(re.findall(r"^\| (\w+) \| (\d+) \|", PATTERNS.read_text(), re.MULTILINE))
+    from common.cli import installed_patterns
+
+    assert sorted(CONTRACT) == MEMBERS, "the README's catalogue table lists every member once"
+    if PATTERNS.exists():
+        contract = dict(re.findall(r"^\| (\w+) \| (\d+) \|", PATTERNS.read_text(), re.MULTILINE))
+        assert {m: contract.get(m) for m in MEMBERS} == CONTRACT
+    patterns = installed_patterns()
     for member in MEMBERS:
         dockerfile = (ROOT / "services" / member / "Dockerfile").read_text()
-        assert env(compose["services"][member])["PORT"] == contract[member], member
-        assert f"EXPOSE {contract[member]}\n" in dockerfile, member
+        assert env(compose["services"][member])["PORT"] == CONTRACT[member], member
+        assert f"EXPOSE {CONTRACT[member]}\n" in dockerfile, member
+        assert str(patterns[member].load().settings().port) == CONTRACT[member], f"{member}'s default port"
 
 
 def test_restate_and_kafka_are_pinned_healthchecked_with_named_volumes(compose: dict[str, Any]) -> None:
