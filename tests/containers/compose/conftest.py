@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import socket
 from collections.abc import Callable, Iterator
@@ -38,10 +37,7 @@ class Walk:
 
     def state(self, service: str, key: str) -> dict[str, Any]:
         """An object's or workflow's state, as ``restate kv get`` shows it."""
-        query = (
-            f"SELECT key, value_utf8 FROM state WHERE service_name = '{service}' AND service_key = '{key}'"
-        )
-        return {row["key"]: json.loads(row["value_utf8"]) for row in self.admin.query(query)}
+        return self.admin.state(service, key)
 
     def registered(self) -> bool:
         job = self.compose.container("register")
