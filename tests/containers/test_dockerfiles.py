@@ -88,3 +88,14 @@ def test_runtime_stage_serves_the_member_as_numeric_non_root_user(member: str) -
     assert values["CMD"] == '["serve"]'
     copied = [rest for word, rest in runtime if word == "COPY"]
     assert copied == ["--from=builder --chown=app:app /app/.venv /app/.venv"], "only the venv goes in"
+
+
+@pytest.mark.parametrize("member", MEMBERS)
+def test_dockerfiles_differ_only_in_the_member_and_its_port(member: str) -> None:
+    """The Dockerfiles are copies on purpose (each member builds alone); none may drift."""
+
+    def shape(name: str) -> str:
+        text = (ROOT / "services" / name / "Dockerfile").read_text().replace(name, "<member>")
+        return re.sub(r"\b9\d{3}\b", "<port>", text)
+
+    assert shape(member) == shape("durablerpc")
