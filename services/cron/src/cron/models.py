@@ -2,21 +2,12 @@
 
 from __future__ import annotations
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, JsonValue
-from pydantic.alias_generators import to_camel
+from pydantic import AwareDatetime, Field, JsonValue
+
+from common.models.wire import CamelModel
 
 
-class Wire(BaseModel):
-    model_config = ConfigDict(
-        alias_generator=to_camel,
-        validate_by_name=True,
-        validate_by_alias=True,
-        serialize_by_alias=True,
-        extra="forbid",
-    )
-
-
-class JobRequest(Wire):
+class JobRequest(CamelModel):
     cron_expression: str = Field(
         min_length=1,
         max_length=200,
@@ -28,12 +19,12 @@ class JobRequest(Wire):
     payload: JsonValue | None = Field(None, description="the handler's input; none: an empty body")
 
 
-class JobInfo(Wire):
+class JobInfo(CamelModel):
     request: JobRequest
     next_execution_time: AwareDatetime
     next_execution_id: str = Field(description="the scheduled Execute invocation (cancelled by Cancel)")
 
 
-class CreateResult(Wire):
+class CreateResult(CamelModel):
     job_id: str
     next_execution_time: AwareDatetime

@@ -14,8 +14,9 @@ from __future__ import annotations
 import math
 from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
-from pydantic.alias_generators import to_camel
+from pydantic import AwareDatetime, BeforeValidator, Field, PlainSerializer
+
+from common.models.wire import CamelModel
 
 INF = math.inf
 
@@ -40,19 +41,7 @@ Limit = Annotated[
 ]
 
 
-class Wire(BaseModel):
-    """camelCase on the wire and in Restate's state store, snake_case in Python."""
-
-    model_config = ConfigDict(
-        alias_generator=to_camel,
-        validate_by_name=True,
-        validate_by_alias=True,
-        serialize_by_alias=True,
-        extra="forbid",
-    )
-
-
-class LimiterState(Wire):
+class LimiterState(CamelModel):
     limit: Limit = 0.0
     burst: int = Field(0, ge=0, description="bucket size: the most tokens one reservation can take")
     tokens: float = Field(0.0, description="tokens at `last`; negative while reservations wait")
@@ -60,14 +49,14 @@ class LimiterState(Wire):
     last_event: AwareDatetime | None = Field(None, description="latest time to act handed out")
 
 
-class ReserveRequest(Wire):
+class ReserveRequest(CamelModel):
     n: int = Field(ge=0, description="tokens to take")
     max_future_reserve: Annotated[float, Field(ge=0)] | None = Field(
         description="the longest acceptable wait in seconds; null: no bound"
     )
 
 
-class Reservation(Wire):
+class Reservation(CamelModel):
     ok: bool
     tokens: int = Field(ge=0)
     creation_time: AwareDatetime
@@ -75,16 +64,16 @@ class Reservation(Wire):
     limit: Limit = Field(description="the limit when the reservation was made")
 
 
-class SetRateRequest(Wire):
+class SetRateRequest(CamelModel):
     limit: Limit | None = None
     burst: int | None = Field(None, ge=0)
 
 
-class BatchRequest(Wire):
+class BatchRequest(CamelModel):
     size: int = Field(ge=1, description="items in the batch; each costs one token")
 
 
-class TaskResult(Wire):
+class TaskResult(CamelModel):
     reserved_at: AwareDatetime = Field(description="when the limiter took the reservation")
     granted_at: AwareDatetime = Field(description="the time to act the limiter decided")
     started_at: AwareDatetime = Field(description="when the work started (durable clock read)")
