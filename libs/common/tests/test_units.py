@@ -1,7 +1,9 @@
-"""Pure pieces of libs/common: failure policies, strict input, keys, the ledger, settings."""
+"""Pure pieces of libs/common: failure policies, strict input, keys, the ledger, settings, waiting."""
 
 from __future__ import annotations
 
+import socket
+import time
 from pathlib import Path
 
 import pytest
@@ -11,7 +13,9 @@ from common.fakes import Ledger
 from common.faults import FailurePolicy
 from common.handlers import InvalidInput, StrictSerde
 from common.infra.keys import base58, ensure_keypair
+from common.infra.paths import free_port
 from common.settings import ServiceSettings, port_field, service_config
+from common.waiting import GiveUp, Timeout, wait_until
 
 
 class Item(BaseModel):
@@ -102,3 +106,36 @@ def test_settings_read_shared_and_prefixed_env(monkeypatch: pytest.MonkeyPatch) 
     assert (settings.port, settings.delay) == (1234, 0.2)
     assert settings.failure == FailurePolicy(mode="first", first=3)
     assert settings.identity_keys == ["publickeyv1_a", "publickeyv1_b"]
+
+
+def test_free_ports_are_distinct_bindable_and_never_ephemeral() -> None:
+    low, high = (int(n) for n in Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split())
+    ports = [free_port() for _ in range(50)]
+    assert len(set(ports)) == 50
+    assert not [port for port in ports if low <= port <= high]  # no outgoing connection can take one
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", ports[-1]))
+
+
+def test_wait_until_retries_errors_but_stops_at_once_on_give_up() -> None:
+    calls: list[int] = []
+
+    def flaky() -> int | None:
+        calls.append(1)
+        if len(calls) < 3:
+            raise ConnectionError("not yet")
+        return len(calls)
+
+    def down() -> None:
+        raise ConnectionError("not yet")
+
+    def exited() -> None:
+        raise GiveUp("the process exited")
+
+    assert wait_until(flaky, timeout=5, interval=0) == 3
+    with pytest.raises(Timeout, match=r"waiting for the server .*not yet"):
+        wait_until(down, timeout=0.1, what="the server")
+    started = time.monotonic()
+    with pytest.raises(GiveUp, match="exited"):
+        wait_until(exited, timeout=30)
+    assert time.monotonic() - started < 5

@@ -32,7 +32,7 @@ from common.infra.process import ManagedProcess
 from common.infra.restate import RestatePorts, RestateServer, ensure_restate
 from common.ingress import Admin
 from common.logs import configure_logging
-from common.waiting import wait_until
+from common.waiting import GiveUp, wait_until
 
 
 def _follow(process: ManagedProcess, label: str, stop: threading.Event) -> None:
@@ -157,7 +157,7 @@ class Stack:
 
             def healthy(process: ManagedProcess = process, url: str = url, name: str = name) -> bool:
                 if not process.alive():
-                    raise RuntimeError(f"{name} exited:\n{process.tail()}")
+                    raise GiveUp(f"{name} exited:\n{process.tail()}")
                 import httpx
 
                 try:

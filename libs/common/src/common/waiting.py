@@ -13,6 +13,10 @@ class Timeout(AssertionError):
     pass
 
 
+class GiveUp(Exception):
+    """Raised by a probe when waiting longer cannot help (the process it waits for has exited)."""
+
+
 def wait_until(
     probe: Callable[[], T | None],
     *,
@@ -28,6 +32,8 @@ def wait_until(
             value = probe()
             if value:
                 return value
+        except GiveUp:
+            raise
         except Exception as error:  # noqa: BLE001 - a probe may fail until the thing is up
             last_error = error
         if time.monotonic() >= deadline:

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from common.infra.paths import cache_dir, file_lock, free_port
 from common.infra.process import ManagedProcess
-from common.waiting import wait_until
+from common.waiting import GiveUp, wait_until
 
 KAFKA_VERSION = "4.1.1"
 # The local broker's port (restate.toml, compose's host listener). Not Kafka's usual 9092: that
@@ -203,7 +203,7 @@ class KafkaBroker:
     def _ready(self) -> bool:
         assert self.process is not None
         if not self.process.alive():
-            raise RuntimeError(f"Kafka exited early:\n{self.process.tail()}")
+            raise GiveUp(f"Kafka exited early:\n{self.process.tail()}")
         try:
             socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
         except OSError:

@@ -13,7 +13,7 @@ import httpx
 
 from common.infra.paths import cache_dir, file_lock, free_port
 from common.infra.process import ManagedProcess
-from common.waiting import wait_until
+from common.waiting import GiveUp, wait_until
 
 RESTATE_VERSION = "1.7.12"
 
@@ -136,7 +136,7 @@ class RestateServer:
 
         def ready() -> bool:
             if not self.process.alive():
-                raise RuntimeError(f"restate-server exited early:\n{self.process.tail()}")
+                raise GiveUp(f"restate-server exited early:\n{self.process.tail()}")
             return self.healthy()
 
         wait_until(ready, timeout=timeout, interval=0.1, what="restate-server health")

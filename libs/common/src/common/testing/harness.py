@@ -25,7 +25,7 @@ from common.infra.paths import free_port
 from common.infra.process import ManagedProcess
 from common.infra.restate import RestateServer
 from common.ingress import Admin, Ingress
-from common.waiting import wait_until
+from common.waiting import GiveUp, wait_until
 
 # Fast retries so a test waiting on a restarted service does not sit in a one-minute backoff.
 TEST_SERVER_ENV = {
@@ -89,7 +89,7 @@ class ServiceHandle:
 
         def up() -> dict[str, object] | None:
             if not self.process.alive():
-                raise RuntimeError(f"{self.name} exited early:\n{self.process.tail()}")
+                raise GiveUp(f"{self.name} exited early:\n{self.process.tail()}")
             return self.health()
 
         wait_until(up, timeout=30, interval=0.1, what=f"{self.name} /health")
@@ -165,7 +165,12 @@ class Harness:
             broker = KafkaBroker(
                 self.workdir / "kafka", port=self.kafka_port, log_path=self.workdir / "kafka.log", heap="384m"
             )
-            broker.start()
+            try:
+                broker.start()
+            except Exception as error:
+                log = broker.tail(40)
+                broker.kill()
+                raise RuntimeError(f"Kafka did not start on {broker.bootstrap}: {error}\n{log}") from error
             self.kafka_broker = broker
         return self.kafka_broker
 
