@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -130,3 +131,15 @@ def test_only_the_ingress_is_published_beyond_localhost(compose: dict[str, Any])
     assert ("restate", "127.0.0.1:9070:9070") in published
     open_ports = [(name, port) for name, port in published if not port.startswith("127.0.0.1:")]
     assert open_ports == [("restate", "8080:8080")]
+
+
+def test_compose_runs_restate_with_the_local_stacks_settings_but_its_own_broker() -> None:
+    local = tomllib.loads((ROOT / "restate.toml").read_text())
+    inside = tomllib.loads((ROOT / "restate.compose.toml").read_text())
+    brokers = [
+        c.pop("brokers")
+        for c in (local["ingress"]["kafka-clusters"][0], inside["ingress"]["kafka-clusters"][0])
+    ]
+    assert brokers == [["PLAINTEXT://127.0.0.1:19092"], ["PLAINTEXT://kafka:29092"]]
+    assert inside == local
+    assert local["default-retry-policy"]["max-interval"] == "10s"

@@ -70,8 +70,8 @@ def test_saga_ends_booked_or_compensated(walk: Any) -> None:
 
 def test_machine_transition_goes_up_once(walk: Any) -> None:
     # The demo injects a failure into 40 % of the machine API's calls and Restate retries them with
-    # a growing backoff, so a single transition now and then takes minutes. Three machines go up
-    # side by side; the first one up is checked.
+    # a growing backoff (capped at 10 s by restate.compose.toml), so a single transition now and
+    # then takes half a minute. Three machines go up side by side; the first one up is checked.
     sent = {f"m{RUN}-{i}": walk.ingress.send("MachineOperator", "SetUp", key=f"m{RUN}-{i}") for i in range(3)}
 
     def first_up() -> tuple[str, Any] | None:
