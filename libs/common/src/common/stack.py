@@ -34,20 +34,35 @@ from common.ingress import Admin
 from common.logs import configure_logging
 from common.waiting import GiveUp, wait_until
 
+_print_lock = threading.Lock()
+
+
+def _say(text: str, *, stream: Any = None) -> None:
+    """Print a whole message at once, never in the middle of a followed log line."""
+    out = stream or sys.stdout
+    with _print_lock:
+        out.write(text + "\n")
+        out.flush()
+
 
 def _follow(process: ManagedProcess, label: str, stop: threading.Event) -> None:
-    """Copy this run's lines of a process's log to our stdout, prefixed with its name."""
+    """Copy this run's lines of a process's log to our stdout, prefixed with its name.
+
+    Only whole lines are copied, each in one write under a lock, so the lines of several processes
+    never run into each other."""
     position = process.log_offset
     while not stop.is_set():
         try:
             with process.log_path.open("rb") as handle:
                 handle.seek(position)
                 chunk = handle.read()
-                position += len(chunk)
         except FileNotFoundError:
             chunk = b""
-        for line in chunk.decode(errors="replace").splitlines():
-            print(f"{label:>17} | {line}", flush=True)
+        whole = chunk[: chunk.rfind(b"\n") + 1]  # a line still being written waits for its end
+        position += len(whole)
+        if whole:
+            text = "".join(f"{label:>17} | {line}\n" for line in whole.decode(errors="replace").splitlines())
+            _say(text.removesuffix("\n"))
         stop.wait(0.2)
 
 
@@ -55,7 +70,7 @@ class Stack:
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
         self.root = project_root()
-        self.data = self.root / ".data" / "stack"
+        self.data = Path(args.data_dir) if getattr(args, "data_dir", None) else self.root / ".data" / "stack"
         self.processes: list[tuple[str, ManagedProcess]] = []
         self.services: dict[str, tuple[ManagedProcess, int]] = {}
         self.identity = ""
@@ -173,7 +188,7 @@ class Stack:
     def stop(self) -> None:
         for name, process in reversed(self.processes):
             if process.alive():
-                print(f"stopping {name}", flush=True)
+                _say(f"stopping {name}")
                 process.stop()
 
 
@@ -213,7 +228,7 @@ def up(args: argparse.Namespace) -> int:
         while not stop.is_set():
             for name, process in stack.processes:
                 if not process.alive():
-                    print(f"{name} exited unexpectedly; last lines:\n{process.tail(20)}", file=sys.stderr)
+                    _say(f"{name} exited unexpectedly; last lines:\n{process.tail(20)}", stream=sys.stderr)
                     stop.set()
                     return 1
             stop.wait(0.5)
@@ -246,6 +261,7 @@ def main(argv: list[str] | None = None) -> int:
     start.add_argument("--quiet", action="store_true", help="do not stream the services' logs")
     start.add_argument("--ingress-port", type=int, default=8080)
     start.add_argument("--admin-port", type=int, default=9070)
+    start.add_argument("--data-dir", help="data and logs of the stack (default: .data/stack in the project)")
     sub.add_parser("install", help="install the pinned Restate server (and Kafka) into the cache")
     sub.add_parser("restate", help="the pinned Restate CLI, e.g. `patterns restate kv get PackageTracker p1`")
     args: Any = parser.parse_args(argv)
