@@ -1,4 +1,4 @@
-"""LimitedTask against a real Restate server: refusals, the rate it keeps, cancellation.
+"""LimitedTask against a real Restate server: refusals, the rate it keeps, cancellation, crashes.
 
 Rates are measured on the times the service records (the limiter's grant times and the durable
 clock reads when work starts), not on this test's own clock, so a busy machine does not skew them.
@@ -7,6 +7,7 @@ clock reads when work starts), not on this test's own clock, so a busy machine d
 from __future__ import annotations
 
 import itertools
+import time
 from datetime import datetime
 from typing import Any
 
@@ -115,4 +116,39 @@ def test_a_cancelled_waiting_task_gives_its_token_back(
     third = ingress.call("LimitedTask", "RunTask")
     # With the token back, the third acts when the second would have (2 s after the first), not 4 s.
     assert at(third, "grantedAt") - at(first, "grantedAt") == pytest.approx(2.0, rel=0.05)
+    assert work_done(service) == 2
+
+
+@pytest.mark.crash
+def test_killing_the_service_mid_work_still_does_the_work_once(
+    harness: Harness, ingress: Ingress, unique: str
+) -> None:
+    service = start(harness, unique, RATELIMIT_WORK_SECONDS="2")
+    set_rate(ingress, unique, 10, 1)
+    sent = ingress.send("LimitedTask", "RunTask")
+    attempts = lambda: service.ledger.attempts("heavywork", "process", sent.invocation_id)  # noqa: E731
+    wait_until(lambda: attempts() >= 1, timeout=30, what="the work to start")
+    service.kill()
+    service.restart()
+    result = ingress.attach(sent.invocation_id, timeout=60)
+    assert at(result, "startedAt") >= at(result, "grantedAt")
+    assert attempts() == 2
+    assert work_done(service) == 1
+
+
+@pytest.mark.crash
+def test_a_waiting_task_keeps_its_turn_across_a_server_crash(
+    harness: Harness, ingress: Ingress, unique: str
+) -> None:
+    service = start(harness, unique)
+    set_rate(ingress, unique, 0.5, 1)
+    first = ingress.call("LimitedTask", "RunTask")
+    sent = ingress.send("LimitedTask", "RunTask")
+    wait_until(lambda: ingress.call("Limiter", "Tokens", key=unique) < -0.5, timeout=30, what="a reservation")
+    crashed_at = time.time()
+    harness.server.restart(crash=True)
+    second = ingress.attach(sent.invocation_id, timeout=60)
+    assert at(second, "grantedAt") - at(first, "grantedAt") == pytest.approx(2.0, rel=0.05)
+    assert at(second, "startedAt") >= at(second, "grantedAt")
+    assert at(second, "reservedAt") < crashed_at  # the reservation made before the crash stood
     assert work_done(service) == 2
