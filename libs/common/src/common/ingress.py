@@ -58,10 +58,10 @@ def _body(payload: Any) -> tuple[bytes, dict[str, str]]:
     return json.dumps(payload).encode(), {"content-type": "application/json"}
 
 
-class Ingress:
-    """Invoke handlers through Restate's ingress (default ``http://127.0.0.1:8080``)."""
+class _RestateApi:
+    """An HTTP client of one of the server's APIs; an error status raises ``RestateHttpError``."""
 
-    def __init__(self, url: str, timeout: float = 60.0) -> None:
+    def __init__(self, url: str, timeout: float) -> None:
         self.url = url.rstrip("/")
         self.http = httpx.Client(base_url=self.url, timeout=timeout)
 
@@ -72,6 +72,13 @@ class Ingress:
         if response.status_code >= 400:
             raise RestateHttpError(response.status_code, response.text)
         return response
+
+
+class Ingress(_RestateApi):
+    """Invoke handlers through Restate's ingress (default ``http://127.0.0.1:8080``)."""
+
+    def __init__(self, url: str, timeout: float = 60.0) -> None:
+        super().__init__(url, timeout)
 
     def raw(
         self,
@@ -152,20 +159,11 @@ class Ingress:
         return response.json() if response.content else None
 
 
-class Admin:
+class Admin(_RestateApi):
     """Restate's admin API (default ``http://127.0.0.1:9070``)."""
 
     def __init__(self, url: str, timeout: float = 30.0) -> None:
-        self.url = url.rstrip("/")
-        self.http = httpx.Client(base_url=self.url, timeout=timeout)
-
-    def close(self) -> None:
-        self.http.close()
-
-    def _check(self, response: httpx.Response) -> httpx.Response:
-        if response.status_code >= 400:
-            raise RestateHttpError(response.status_code, response.text)
-        return response
+        super().__init__(url, timeout)
 
     def register(self, uri: str, *, force: bool = True) -> list[str]:
         """Register (or re-discover) a deployment; returns the service names it serves."""
