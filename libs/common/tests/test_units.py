@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from pydantic import BaseModel, ConfigDict
 
+from common.bench import percentile
 from common.fakes import Ledger
 from common.faults import FailurePolicy
 from common.handlers import InvalidInput, StrictSerde
@@ -139,3 +140,10 @@ def test_wait_until_retries_errors_but_stops_at_once_on_give_up() -> None:
     with pytest.raises(GiveUp, match="exited"):
         wait_until(exited, timeout=30)
     assert time.monotonic() - started < 5
+
+
+def test_percentiles_are_nearest_rank() -> None:
+    values = [float(n) for n in range(1, 101)]
+    assert [percentile(values, f) for f in (0.01, 0.5, 0.95, 0.99, 1.0)] == [1, 50, 95, 99, 100]
+    assert percentile([7.0], 0.99) == 7.0
+    assert [percentile([1.0, 2.0, 3.0, 4.0], f) for f in (0.5, 0.75, 0.76)] == [2, 3, 4]

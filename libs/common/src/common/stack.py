@@ -9,6 +9,9 @@ Patterns fed by Kafka (those whose ``Pattern`` lists ``subscriptions``) get a lo
 broker on the address ``restate.toml`` gives ``my-cluster``, their topics and their Restate
 subscriptions, all idempotent. Without Java 17 and Maven the stack says so and starts without
 those patterns.
+
+The same command also has ``install`` (the pinned servers into the cache), ``restate ...`` (the
+pinned Restate CLI) and ``bench`` (``common.bench``: throughput and latency, measured).
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from common.bench import add_arguments as add_bench_arguments
+from common.bench import bench
 from common.cli import installed_patterns
 from common.events import CLUSTER, Subscription
 from common.infra import kafka
@@ -263,6 +268,7 @@ def main(argv: list[str] | None = None) -> int:
     start.add_argument("--admin-port", type=int, default=9070)
     start.add_argument("--data-dir", help="data and logs of the stack (default: .data/stack in the project)")
     sub.add_parser("install", help="install the pinned Restate server (and Kafka) into the cache")
+    add_bench_arguments(sub.add_parser("bench", help="measure throughput and latency of some patterns"))
     sub.add_parser("restate", help="the pinned Restate CLI, e.g. `patterns restate kv get PackageTracker p1`")
     args: Any = parser.parse_args(argv)
     configure_logging("INFO", "console")
@@ -271,6 +277,8 @@ def main(argv: list[str] | None = None) -> int:
         reason = kafka.unavailable_reason()
         print(f"Kafka not installed: {reason}" if reason else kafka.ensure_kafka())
         return 0
+    if args.command == "bench":
+        return bench(args)
     started = time.monotonic()
     code = up(args)
     print(f"stopped after {time.monotonic() - started:.0f}s", flush=True)
