@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from common.bench import SCENARIOS, Scenario, measure
+from common.bench import SCENARIOS, Call, Scenario, measure
 from common.ingress import Ingress
 from common.testing import Harness
 
@@ -58,10 +58,7 @@ def test_wrong_answers_and_refusals_count_as_errors(harness: Harness, ingress: I
     together = Scenario("together", "durablerpc", "", rpc.call, rpc.right, all_right=lambda answers: False)
     result = asyncio.run(measure(harness.server.ingress_url, together, requests=3, concurrency=1, warmup=0))
     assert result.errors == 1 and "together are wrong" in str(result.first_error)
-    refused = Scenario(
-        "refused", "durablerpc", "", lambda run, i: SCENARIOS["fanout"].call(run, i), rpc.right
-    )
-    harness.forget("parallelizework")  # not registered: the ingress refuses the call
+    refused = Scenario("refused", "durablerpc", "", lambda run, i: Call("NoSuchService", "Run"), rpc.right)
     result = asyncio.run(measure(harness.server.ingress_url, refused, requests=2, concurrency=1, warmup=0))
     assert result.errors == 2 and str(result.first_error).startswith("RuntimeError: 404")
     assert ingress.call("ProductService", "Reserve", key="bench-check") is True
