@@ -66,8 +66,7 @@ def _follow(process: ManagedProcess, label: str, stop: threading.Event) -> None:
         whole = chunk[: chunk.rfind(b"\n") + 1]  # a line still being written waits for its end
         position += len(whole)
         if whole:
-            text = "".join(f"{label:>17} | {line}\n" for line in whole.decode(errors="replace").splitlines())
-            _say(text.removesuffix("\n"))
+            _say("\n".join(f"{label:>17} | {line}" for line in whole.decode(errors="replace").splitlines()))
         stop.wait(0.2)
 
 
