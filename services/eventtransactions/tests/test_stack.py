@@ -14,7 +14,7 @@ def test_without_kafka_the_stack_leaves_out_the_kafka_patterns(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setattr(kafka, "unavailable_reason", lambda: "Maven (mvn) not found on PATH")
-    local = stack.Stack(argparse.Namespace(only="eventtransactions"))
+    local = stack.Stack(argparse.Namespace(only="eventtransactions", data_dir=None))
     local.start_kafka()
     out = capsys.readouterr().out
     assert "Kafka is unavailable (Maven (mvn) not found on PATH)" in out

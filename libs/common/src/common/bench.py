@@ -27,7 +27,7 @@ from typing import Any
 
 import httpx
 
-from common.ingress import _body, _path
+from common.ingress import handler_path, request_body
 
 
 @dataclass(frozen=True)
@@ -110,10 +110,11 @@ def percentile(sorted_values: Sequence[float], fraction: float) -> float:
 
 
 async def _send(client: httpx.AsyncClient, call: Call) -> Any:
-    body, headers = _body(call.body)
+    body, headers = request_body(call.body)
     if call.idempotency_key is not None:
         headers["idempotency-key"] = call.idempotency_key
-    response = await client.post(_path(call.service, call.handler, call.key), content=body, headers=headers)
+    path = handler_path(call.service, call.handler, call.key)
+    response = await client.post(path, content=body, headers=headers)
     if response.status_code >= 400:
         raise RuntimeError(f"{response.status_code}: {response.text[:200]}")
     return response.json() if response.content else None

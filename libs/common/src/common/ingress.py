@@ -36,7 +36,8 @@ class SendResult:
     status: str  # "Accepted" or "PreviouslyAccepted"
 
 
-def _path(service: str, handler: str, key: str | None) -> str:
+def handler_path(service: str, handler: str, key: str | None) -> str:
+    """The ingress path of a handler: ``/Service/Handler`` or ``/Object/<key>/Handler``."""
     parts = [service] + ([quote(key, safe="")] if key is not None else []) + [handler]
     return "/" + "/".join(parts)
 
@@ -48,7 +49,8 @@ def _delay(delay: timedelta | float | None) -> dict[str, str]:
     return {"delay": f"{round(seconds * 1000)}ms"}
 
 
-def _body(payload: Any) -> tuple[bytes, dict[str, str]]:
+def request_body(payload: Any) -> tuple[bytes, dict[str, str]]:
+    """A handler's input as JSON bytes, with the headers that go with it."""
     if payload is None:
         return b"", {}  # a handler without input takes no body and no content-type
     if isinstance(payload, bytes):
@@ -92,11 +94,11 @@ class Ingress(_RestateApi):
         timeout: float | None = None,
     ) -> httpx.Response:
         """POST without checking the status: for tests of error responses."""
-        body, base = _body(payload)
+        body, base = request_body(payload)
         if idempotency_key is not None:
             base["idempotency-key"] = idempotency_key
         return self.http.post(
-            _path(service, handler, key),
+            handler_path(service, handler, key),
             content=body,
             headers={**base, **(headers or {})},
             timeout=timeout if timeout is not None else self.http.timeout,
@@ -116,14 +118,11 @@ class Ingress(_RestateApi):
         idempotency_key: str | None = None,
         delay: timedelta | float | None = None,
     ) -> SendResult:
-        body, headers = _body(payload)
+        body, headers = request_body(payload)
         if idempotency_key is not None:
             headers["idempotency-key"] = idempotency_key
-        response = self._check(
-            self.http.post(
-                _path(service, handler, key) + "/send", content=body, headers=headers, params=_delay(delay)
-            )
-        )
+        path = handler_path(service, handler, key) + "/send"
+        response = self._check(self.http.post(path, content=body, headers=headers, params=_delay(delay)))
         data = response.json()
         return SendResult(data["invocationId"], data["status"])
 
@@ -139,7 +138,7 @@ class Ingress(_RestateApi):
     def attach_by_key(
         self, service: str, handler: str, idempotency_key: str, *, key: str | None = None
     ) -> Any:
-        target = _path(service, handler, key)
+        target = handler_path(service, handler, key)
         response = self._check(
             self.http.get(f"/restate/invocation{target}/{quote(idempotency_key, safe='')}/attach")
         )

@@ -74,7 +74,7 @@ class Stack:
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
         self.root = project_root()
-        self.data = Path(args.data_dir) if getattr(args, "data_dir", None) else self.root / ".data" / "stack"
+        self.data = Path(args.data_dir) if args.data_dir else self.root / ".data" / "stack"
         self.processes: list[tuple[str, ManagedProcess]] = []
         self.services: dict[str, tuple[ManagedProcess, int]] = {}
         self.identity = ""

@@ -45,13 +45,12 @@ def file_lock(path: Path) -> Iterator[None]:
 _handed_out: set[int] = set()
 
 
-def _ephemeral_range() -> tuple[int, int]:
-    """The ports the kernel picks for outgoing connections and ``bind(0)`` (Linux's default)."""
+def _ephemeral_low() -> int:
+    """Where the ports the kernel picks for outgoing connections and ``bind(0)`` begin."""
     try:
-        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
-        return int(low), int(high)
-    except (OSError, ValueError):
-        return 32768, 60999
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768  # Linux's default
 
 
 def _bindable(port: int) -> bool:
@@ -70,10 +69,10 @@ def free_port() -> int:
     meanwhile: the test Kafka broker binds its port minutes after the server was told about it, and
     a restarted server or service binds its old ports again. Never the same port twice per process.
     """
-    low, _ = _ephemeral_range()
+    low = _ephemeral_low()
     band = range(max(1024, low - 12000), low)
     if len(band) >= 1000:
-        for port in random.Random().sample(band, 200):
+        for port in random.sample(band, 200):
             if port not in _handed_out and _bindable(port):
                 _handed_out.add(port)
                 return port
