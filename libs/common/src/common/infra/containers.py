@@ -104,6 +104,16 @@ def image_size(ref: str) -> str:
     return str(json.loads(buildah("images", "--json", ref))[0]["size"])
 
 
+def cache_flags(layers: bool) -> list[str]:
+    """How a build caches, and that it removes its working containers even when it fails.
+
+    ``buildah`` accepts ``--force-rm`` only beside ``--layers`` or ``--no-cache`` (1.28, Debian
+    bookworm's, refuses it alone): a layered build reuses the layer cache, any other build starts
+    from nothing and keeps no intermediate images.
+    """
+    return ["--layers", "--force-rm"] if layers else ["--no-cache", "--force-rm"]
+
+
 def build_image(
     dockerfile: Path,
     context: Path,
@@ -115,10 +125,8 @@ def build_image(
 ) -> str:
     """``docker build -f DOCKERFILE -t TAG CONTEXT`` with local base images only; the image id."""
     iid = log_path.with_suffix(".iid")
-    args = [*ISOLATION, "--format", "docker", "--pull=never", "--force-rm", "--iidfile", str(iid)]
+    args = [*ISOLATION, "--format", "docker", "--pull=never", *cache_flags(layers), "--iidfile", str(iid)]
     args += ["-f", str(dockerfile)]
-    if layers:
-        args.append("--layers")
     for key, value in (labels or {}).items():
         args += ["--label", f"{key}={value}"]
     buildah("bud", *args, "-t", tag, str(context), log_path=log_path)

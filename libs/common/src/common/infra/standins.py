@@ -13,9 +13,13 @@ inputs:
 - ``[maven]``        the dependencies of a pom from Maven Central -> ``maven/*.jar``
 
 Each stand-in is built once per recipe. Its key hashes the recipe's files, its inputs from this
-machine and the keys of the stand-ins below it; the image carries the key as a label and is
-saved as an OCI archive in ``cache_dir()/images``, so a fresh container storage loads it back
-instead of rebuilding, and a changed recipe builds a new one.
+machine, the code that builds it (this module and ``containers``, build flags included) and the
+keys of the stand-ins below it; the image carries the key as a label and is saved as an OCI
+archive in ``cache_dir()/images``, so a fresh container storage loads it back instead of
+rebuilding, and a changed recipe or builder builds a new one.
+
+``debootstrap`` fetches from the Debian mirror that this machine's ``apt-get`` uses (its sources
+list), or from ``$DEBIAN_MIRROR`` when set.
 """
 
 from __future__ import annotations
@@ -24,20 +28,25 @@ import hashlib
 import logging
 import os
 import platform
+import re
 import shutil
 import subprocess
 import tomllib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from common.infra import containers
 from common.infra.containers import build_image, buildah, ensure_commands, image_config, image_exists
 from common.infra.paths import cache_dir, file_lock
 
 log = logging.getLogger(__name__)
 
 LABEL = "io.restate-patterns.recipe"
-DEBIAN_MIRROR = os.environ.get("DEBIAN_MIRROR", "http://deb.debian.org/debian")
+APT_SOURCES = Path("/etc/apt")
+# The code that turns a recipe into an image: a change to it builds every stand-in anew.
+BUILDERS = (Path(__file__), Path(containers.__file__))
 
 
 @dataclass(frozen=True)
@@ -65,9 +74,53 @@ def recipe_key(recipe: Recipe, recipes: dict[str, Recipe]) -> str:
         digest.update(path.relative_to(recipe.folder).as_posix().encode() + b"\0" + path.read_bytes())
     if "trust" in recipe.spec:
         digest.update(Path(recipe.spec["trust"]["ca_bundle"]).read_bytes())
+    for builder in BUILDERS:
+        digest.update(builder.read_bytes())
     for need in recipe.needs:
         digest.update(recipe_key(recipes[need], recipes).encode())
     return digest.hexdigest()[:20]
+
+
+def _source_entries(apt: Path) -> Iterator[tuple[str, list[str], list[str], list[str]]]:
+    """``(type, URIs, suites, components)`` of every entry in apt's sources, in apt's order."""
+    one_line = [apt / "sources.list", *sorted((apt / "sources.list.d").glob("*.list"))]
+    for path in one_line:
+        if not path.is_file():
+            continue
+        for raw in path.read_text().splitlines():
+            line = re.sub(r"\[[^]]*\]", " ", raw.split("#", 1)[0]).split()
+            if len(line) >= 3:
+                yield line[0], [line[1]], [line[2]], line[3:]
+    for path in sorted((apt / "sources.list.d").glob("*.sources")):
+        for stanza in re.split(r"\n\s*\n", path.read_text()):
+            fields: dict[str, str] = {}
+            for raw in stanza.splitlines():
+                if raw.startswith("#") or ":" not in raw or raw[:1].isspace():
+                    continue
+                name, value = raw.split(":", 1)
+                fields[name.strip().lower()] = value.strip()
+            if fields.get("enabled", "yes").lower() == "no":
+                continue
+            for kind in fields.get("types", "").split():
+                yield (
+                    kind,
+                    fields.get("uris", "").split(),
+                    fields.get("suites", "").split(),
+                    fields.get("components", "").split(),
+                )
+
+
+def debian_mirror(suite: str, apt: Path = APT_SOURCES) -> str:
+    """The mirror for ``suite``: ``$DEBIAN_MIRROR``, else the one this machine's apt-get uses."""
+    explicit = os.environ.get("DEBIAN_MIRROR")
+    if explicit:
+        return explicit
+    for kind, uris, suites, components in _source_entries(apt):
+        if kind == "deb" and suite in suites and "main" in components:
+            for uri in uris:
+                if uri.startswith(("http://", "https://")):
+                    return uri
+    raise RuntimeError(f"no Debian mirror for {suite!r} in {apt}/sources.list(.d): set DEBIAN_MIRROR to one")
 
 
 def _debootstrap(spec: dict[str, Any], context: Path) -> None:
@@ -77,7 +130,7 @@ def _debootstrap(spec: dict[str, Any], context: Path) -> None:
     if spec.get("include"):
         argv.append("--include=" + ",".join(spec["include"]))
     subprocess.run(
-        [*argv, spec["suite"], str(target), spec.get("mirror", DEBIAN_MIRROR)],
+        [*argv, spec["suite"], str(target), debian_mirror(spec["suite"])],
         check=True,
         stdout=subprocess.DEVNULL,
     )
