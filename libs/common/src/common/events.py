@@ -12,8 +12,15 @@ takes the raw bytes, validates them itself, and on failure publishes the record 
                                                  | invalid: ctx.run("dead-letter") --> <topic>.dlq
 
 The dead letter's key is the invocation id, so a step retried after a crash is recognisable as
-the same letter; its value is a JSON envelope: the original key and value, the reason, and
-where the record was (``kafka.topic``, ``kafka.partition``, ``kafka.offset``).
+the same letter; its value is a JSON envelope: the original key and value (its first 64 KiB),
+the reason, and where the record was (``kafka.topic``, ``kafka.partition``, ``kafka.offset``).
+The topic is the subscription's own ``<topic>.dlq``, fixed in code, never read from a request.
+
+Whether an invocation came from the subscription is decided by what the server stamps on it,
+not by what a caller can send: Restate's HTTP ingress adds ``x-restate-ingress-path`` to every
+invocation it creates (a caller can add headers, never remove that one), and its Kafka ingress
+adds ``restate.subscription.id`` and no ingress path. An HTTP caller that sends Kafka's headers
+still gets its 400.
 """
 
 from __future__ import annotations
@@ -32,7 +39,7 @@ from pydantic import AliasChoices, Field
 from restate.serde import BytesSerde
 
 from common.fakes.base import TransientFailure
-from common.handlers import InvalidInput, StrictSerde, handler
+from common.handlers import InvalidInput, StrictSerde, check_key, handler, object_key
 from common.infra.kafka import DEFAULT_BOOTSTRAP
 from common.settings import ServiceSettings
 
@@ -40,8 +47,18 @@ F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
 
 CLUSTER = "my-cluster"
 # Restate's Kafka ingress passes where a record came from as headers of the invocation.
-KAFKA_TOPIC_HEADER = "kafka.topic"
-KAFKA_HEADERS = (KAFKA_TOPIC_HEADER, "kafka.partition", "kafka.offset")
+KAFKA_HEADERS = ("kafka.topic", "kafka.partition", "kafka.offset")
+SUBSCRIPTION_HEADER = "restate.subscription.id"
+# ... and its HTTP ingress stamps every invocation it creates with the path it was called on.
+INGRESS_PATH_HEADER = "x-restate-ingress-path"
+MAX_LETTER_VALUE = 64 * 1024  # of the record's value kept in a dead letter; Kafka caps messages at 1 MB
+
+
+def from_subscription(headers: dict[str, str]) -> bool:
+    """Whether Restate's Kafka ingress created this invocation (not an HTTP caller or a service)."""
+    names = {name.lower() for name in headers}
+    return SUBSCRIPTION_HEADER in names and INGRESS_PATH_HEADER not in names
+
 
 log = restate.getLogger(__name__)
 
@@ -116,7 +133,8 @@ class DeadLetters:
             **origin,
             "sink": self.subscription.sink,
             "key": key,
-            "value": value.decode(errors="backslashreplace"),
+            "value": value[:MAX_LETTER_VALUE].decode(errors="backslashreplace"),
+            "valueBytes": len(value),
             "reason": reason,
             "invocationId": invocation_id,
         }
@@ -141,13 +159,13 @@ def event_handler(
 
         @functools.wraps(fn)
         async def on_record(ctx: Any, raw: bytes) -> Any:
-            event = strict.deserialize(raw)
+            key = object_key(ctx)
+            event = check_key(key) or strict.deserialize(raw)
             if not isinstance(event, InvalidInput):
                 return await fn(ctx, event)
             headers = ctx.request().headers
-            if KAFKA_TOPIC_HEADER not in headers:  # a direct (HTTP) caller gets its 400 at once
-                raise restate.TerminalError(event.message, status_code=400)
-            key = ctx.key() if hasattr(ctx, "key") else None
+            if not from_subscription(headers):  # a direct (HTTP) caller gets its 4xx at once
+                raise restate.TerminalError(event.message, status_code=event.status)
             topic = await ctx.run_typed(
                 "dead-letter",
                 dead_letters.publish,
@@ -160,6 +178,6 @@ def event_handler(
             log.warning("Record for key %s sent to %s: %s", key, topic, event.message)
             return None
 
-        return handler(register, input_serde=BytesSerde(), **options)(on_record)  # type: ignore[arg-type]
+        return handler(register, input_serde=BytesSerde(), keys_checked=False, **options)(on_record)  # type: ignore[arg-type]
 
     return decorate

@@ -17,6 +17,7 @@ import signal
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+import h2.connection
 import restate
 from hypercorn.asyncio import serve as hypercorn_serve
 from hypercorn.config import Config
@@ -31,6 +32,12 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 UNLIMITED = 2**31 - 1
+# The server sends an object's key twice in the headers of every attempt (``x-restate-service-key``
+# and, base64-encoded, in the signed JWT), so h2's default 64 KiB list stops keys near 27 KiB and
+# the server retries such a call forever. The SETTINGS frame that raises the limit takes effect
+# only once the server acknowledges it, after its first request, so the default itself is raised.
+MAX_HEADER_LIST_BYTES = 4 * 1024 * 1024
+h2.connection.H2Connection.DEFAULT_MAX_HEADER_LIST_SIZE = MAX_HEADER_LIST_BYTES
 
 
 def build_asgi(name: str, services: Sequence[RestateService], settings: ServiceSettings) -> Any:
@@ -63,6 +70,7 @@ def hypercorn_config(settings: ServiceSettings) -> Config:
     config = Config()
     config.bind = [f"{settings.host}:{settings.port}"]
     config.h2_max_concurrent_streams = UNLIMITED
+    config.h2_max_header_list_size = MAX_HEADER_LIST_BYTES
     config.keep_alive_max_requests = UNLIMITED
     config.keep_alive_timeout = 3600
     config.graceful_timeout = 5

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import AwareDatetime, Field, JsonValue
 
-from common.models.wire import CamelModel
+from common.models.wire import CamelModel, ObjectKey
 
 
 class JobRequest(CamelModel):
@@ -15,7 +15,7 @@ class JobRequest(CamelModel):
     )
     service: str = Field(min_length=1, description="the Restate service to call")
     method: str = Field(min_length=1, description="its handler")
-    key: str | None = Field(None, description="the object key, when the target is a virtual object")
+    key: ObjectKey | None = Field(None, description="the object key, when the target is a virtual object")
     payload: JsonValue | None = Field(None, description="the handler's input; none: an empty body")
 
 

@@ -1,10 +1,19 @@
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+MAX_PARTS = 1000  # subtask invocations one Run may start
 
 
 class Task(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    description: str = Field(description="the parts of the work, separated by commas")
+    description: str = Field(description=f"the parts of the work, separated by commas; at most {MAX_PARTS}")
+
+    @field_validator("description")
+    @classmethod
+    def _bounded_fan_out(cls, description: str) -> str:
+        if len(split(description)) > MAX_PARTS:
+            raise ValueError(f"more than {MAX_PARTS} parts")
+        return description
 
 
 class SubTask(BaseModel):

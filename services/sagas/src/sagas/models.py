@@ -2,6 +2,8 @@ from datetime import date
 
 from pydantic import BaseModel, ConfigDict, Field
 
+MAX_AMOUNT = 1_000_000_000  # of one trip's charge; far beyond any trip, well within a float's precision
+
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -19,7 +21,7 @@ class CarRentalRequest(Strict):
 
 class PaymentInfo(Strict):
     card_number: str = Field(pattern=r"^\d{12,19}$", description="digits only")
-    amount: float = Field(gt=0)
+    amount: float = Field(gt=0, le=MAX_AMOUNT, description="finite, at most MAX_AMOUNT")
 
 
 class BookingRequest(Strict):

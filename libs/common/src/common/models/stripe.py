@@ -15,6 +15,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from common.models.wire import ObjectKey
+
 INVOICE_PAYMENT_FAILED = "invoice.payment_failed"
 INVOICE_PAYMENT_SUCCEEDED = "invoice.payment_succeeded"
 MAX_TIMESTAMP = 253402300799  # 9999-12-31T23:59:59Z
@@ -42,7 +44,7 @@ class Invoice(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    id: str = Field(min_length=1, description="the invoice id (in_...): the PaymentTracker key")
+    id: ObjectKey = Field(description="the invoice id (in_...): the PaymentTracker key")
     customer: str = Field(min_length=1, description="the customer id (cus_...) to remind")
 
 
