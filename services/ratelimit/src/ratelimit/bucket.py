@@ -11,6 +11,10 @@ it. The caller supplies ``now`` (read durably by the handler), so replays give t
            │  ╲   ╱
          0 ┼───╲╱──────────────────▶ time
            │  reserve n: -n, the deficit / limit = the wait
+
+None of these functions raises, whatever the state, the clock or the (validated) request: a wait
+longer than ``MAX_WAIT_SECONDS``, or one that would end past the calendar (year 9999), is a
+refusal. Durations are computed as float seconds and compared before a ``timedelta`` is built.
 """
 
 from __future__ import annotations
@@ -18,7 +22,28 @@ from __future__ import annotations
 import math
 from datetime import datetime, timedelta
 
-from ratelimit.models import LimiterState, Reservation
+from ratelimit.models import MAX_LIMIT, MAX_TOKENS, MAX_WAIT_SECONDS, MIN_LIMIT, LimiterState, Reservation
+
+# The deepest a bucket can go: a reservation is granted only if the deficit is repaid within
+# MAX_WAIT_SECONDS, and no limit repays faster than MAX_LIMIT.
+MAX_DEFICIT = MAX_LIMIT * MAX_WAIT_SECONDS
+
+
+def bounded(state: LimiterState) -> LimiterState:
+    """``state`` within today's bounds (a state written before them may lie outside): a limit too
+    slow to grant any wait is 0, one too fast ``MAX_LIMIT``; at most ``MAX_TOKENS`` of burst, no
+    more tokens than the burst and no deeper deficit than ``MAX_DEFICIT``. The same object when
+    it already is: valid requests never lead out of these bounds."""
+    limit = state.limit
+    if 0 < limit < MIN_LIMIT:
+        limit = 0.0
+    elif MAX_LIMIT < limit < math.inf:
+        limit = MAX_LIMIT
+    burst = min(state.burst, MAX_TOKENS)
+    tokens = max(min(state.tokens, float(burst)), -MAX_DEFICIT)
+    if (limit, burst, tokens) == (state.limit, state.burst, state.tokens):
+        return state
+    return state.model_copy(update={"limit": limit, "burst": burst, "tokens": tokens})
 
 
 def tokens_from_duration(limit: float, duration: timedelta) -> float:
@@ -30,36 +55,49 @@ def tokens_from_duration(limit: float, duration: timedelta) -> float:
     return duration.total_seconds() * limit
 
 
-def duration_from_tokens(limit: float, tokens: float) -> timedelta | None:
-    """How long ``tokens`` take to accumulate; ``None`` when they never will (limit 0)."""
+def seconds_for(limit: float, tokens: float) -> float:
+    """Seconds until ``tokens`` accumulate: 0 if none are missing, infinity if never (limit 0)."""
     if tokens <= 0 or math.isinf(limit):
-        return timedelta(0)
+        return 0.0
     if limit <= 0:
+        return math.inf
+    return tokens / limit
+
+
+def shifted(at: datetime, seconds: float) -> datetime | None:
+    """``at`` moved by ``seconds`` (finite); ``None`` if that leaves the calendar (years 1-9999)."""
+    try:
+        return at + timedelta(seconds=seconds)
+    except OverflowError:
         return None
-    return timedelta(seconds=tokens / limit)
 
 
 def available(state: LimiterState, now: datetime) -> float:
     """Tokens in the bucket at ``now``: those at ``last`` plus the refill since, capped at burst."""
+    state = bounded(state)
     if math.isinf(state.limit) or state.last is None:
         return float(state.burst)  # no limit, or a bucket that was never used: full
-    elapsed = now - min(state.last, now)
+    elapsed = max(now - state.last, timedelta(0))  # a clock that went back adds nothing
     return min(state.tokens + tokens_from_duration(state.limit, elapsed), float(state.burst))
 
 
 def reserve(
     state: LimiterState, n: int, now: datetime, max_wait: timedelta | None
 ) -> tuple[LimiterState, Reservation]:
-    """Take ``n`` tokens if that is possible within ``max_wait`` (``None``: any wait)."""
+    """Take ``n`` tokens if that is possible within ``max_wait`` (``None``: ``MAX_WAIT_SECONDS``)."""
+    state = bounded(state)
     if math.isinf(state.limit):
         granted = Reservation(ok=True, tokens=n, creation_time=now, time_to_act=now, limit=state.limit)
         return state, granted
-    tokens = available(state, now) - n
-    wait = duration_from_tokens(state.limit, -tokens)
-    if n > state.burst or wait is None or (max_wait is not None and wait > max_wait):
-        refused = Reservation(ok=False, tokens=0, creation_time=now, time_to_act=None, limit=state.limit)
+    refused = Reservation(ok=False, tokens=0, creation_time=now, time_to_act=None, limit=state.limit)
+    if n > state.burst:
         return state, refused
-    act = now + wait
+    tokens = available(state, now) - n
+    wait = seconds_for(state.limit, -tokens)
+    longest = MAX_WAIT_SECONDS if max_wait is None else min(max_wait.total_seconds(), MAX_WAIT_SECONDS)
+    act = shifted(now, wait) if wait <= longest else None
+    if act is None:
+        return state, refused
     latest = act if state.last_event is None else max(state.last_event, act)
     updated = state.model_copy(update={"tokens": tokens, "last": now, "last_event": latest})
     return updated, Reservation(ok=True, tokens=n, creation_time=now, time_to_act=act, limit=state.limit)
@@ -67,6 +105,7 @@ def reserve(
 
 def set_rate(state: LimiterState, now: datetime, limit: float | None, burst: int | None) -> LimiterState:
     """Change limit and/or burst from ``now`` on; tokens earned so far were earned at the old rate."""
+    state = bounded(state)
     new_limit = state.limit if limit is None else limit
     new_burst = state.burst if burst is None else burst
     tokens = float(new_burst) if state.last is None else min(available(state, now), float(new_burst))
@@ -75,6 +114,7 @@ def set_rate(state: LimiterState, now: datetime, limit: float | None, burst: int
 
 def cancel(state: LimiterState, reservation: Reservation, now: datetime) -> LimiterState:
     """Give back the tokens of a reservation that will not act, as far as later ones allow."""
+    state = bounded(state)
     act = reservation.time_to_act
     if not reservation.ok or reservation.tokens == 0 or math.isinf(reservation.limit):
         return state
@@ -87,9 +127,10 @@ def cancel(state: LimiterState, reservation: Reservation, now: datetime) -> Limi
         return state
     tokens = min(available(state, now) + restore, float(state.burst))
     last_event = state.last_event
-    span = duration_from_tokens(reservation.limit, reservation.tokens)
-    if act == state.last_event and span is not None and act - span >= now:
-        last_event = act - span  # it was the latest: the latest is now the one before it
+    span = seconds_for(reservation.limit, reservation.tokens)
+    if act == state.last_event and span <= (act - now).total_seconds():
+        # It was the latest: the latest is now the one before it.
+        last_event = shifted(act, -span) or last_event
     return state.model_copy(update={"tokens": tokens, "last": now, "last_event": last_event})
 
 

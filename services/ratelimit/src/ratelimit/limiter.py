@@ -5,6 +5,10 @@ arithmetic (``bucket``) and writing it back needs no locks. Every change reads t
 ``ctx.time()``, a durable step: a retried or replayed invocation sees the same "now" and makes
 the same decision. Nothing here sleeps; callers wait on their own (``RateLimiter.wait``).
 
+An exception other than ``TerminalError`` would be retried forever and hold up every later call
+on the key. So every number of a request is checked against the bounds in ``models`` before the
+handler runs (a 400 naming the field), and ``bucket`` answers any state and clock without raising.
+
     caller --ReserveN{n}--> Limiter/<name>  state: {limit, burst, tokens, last, lastEvent}
        <-- {ok, tokens, creationTime, timeToAct, limit} --+
        ... sleeps until timeToAct, or CancelReservation(reservation) to give the tokens back
@@ -15,8 +19,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import restate
+from pydantic import ValidationError
 
-from common.handlers import handler
+from common.handlers import describe_validation_error, handler
 from ratelimit import bucket
 from ratelimit.models import LimiterState, Reservation, ReserveRequest, SetRateRequest
 
@@ -27,7 +32,16 @@ CANCELLED = "cancelled"  # reservations already given back, until their time to 
 
 
 async def load(ctx: restate.ObjectContext | restate.ObjectSharedContext) -> LimiterState:
-    return await ctx.get(STATE, type_hint=LimiterState) or LimiterState()
+    """The stored bucket. Any state a version of this object wrote reads (``bucket`` brings it
+    within today's bounds); one that does not is a terminal error, as no retry would mend it."""
+    try:
+        return await ctx.get(STATE, type_hint=LimiterState) or LimiterState()
+    except ValidationError as error:
+        detail = describe_validation_error(error)
+        fix = f"clear it with `restate kv clear Limiter/{ctx.key()}`"
+        raise restate.TerminalError(
+            f"limiter {ctx.key()!r} has an unreadable state ({detail}): {fix}"
+        ) from None
 
 
 async def now(ctx: restate.Context) -> datetime:
@@ -57,9 +71,9 @@ def create_limiter() -> restate.VirtualObject:
             ctx.set(STATE, updated)
         wait = bucket.delay(reservation, at)
         if wait is None:
-            left = bucket.available(current, at)
+            left = bucket.available(updated, at)
             log.info(
-                "Refused %d token(s) of %s (burst %d, %.2f left)", request.n, ctx.key(), current.burst, left
+                "Refused %d token(s) of %s (burst %d, %.2f left)", request.n, ctx.key(), updated.burst, left
             )
         else:
             log.info("Reserved %d token(s) of %s: act in %.3fs", request.n, ctx.key(), wait.total_seconds())

@@ -8,19 +8,36 @@ Every method is a call to the ``Limiter`` object (journaled, so replays do not r
 ``wait_n`` sleeps with ``ctx.sleep``: the wait survives crashes and restarts, and if the
 invocation is cancelled while it waits, the reservation is handed back before the cancellation
 propagates, so cancelled work does not use up the rate.
+
+Arguments are checked against the same bounds as the ``Limiter``'s input (``models``) before
+anything is sent: a bad one is a terminal 400 naming it, never an exception that Restate would
+retry forever (on a virtual object, holding up every later call on its key).
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any, TypeVar
 
 import restate
+from pydantic import BaseModel, ValidationError
 
 from common.calls import call, send
+from common.handlers import describe_validation_error
 from ratelimit import bucket
-from ratelimit.models import LimiterState, Reservation, ReserveRequest, SetRateRequest
+from ratelimit.models import MAX_WAIT_SECONDS, LimiterState, Reservation, ReserveRequest, SetRateRequest
 
 LIMITER = "Limiter"
+M = TypeVar("M", bound=BaseModel)
+
+
+def checked(model: type[M], **fields: Any) -> M:
+    """The request, or a terminal 400 naming the argument that is out of bounds."""
+    try:
+        return model.model_validate(fields)
+    except ValidationError as error:
+        message = f"invalid {LIMITER} request: {describe_validation_error(error)}"
+        raise restate.TerminalError(message, status_code=400) from None
 
 
 class RateLimiter:
@@ -53,8 +70,8 @@ class RateLimiter:
 
     async def reserve_n(self, n: int, max_future_reserve: float | None = None) -> Reservation:
         """Reserve ``n`` tokens; ``timeToAct`` says when to act. ``ok`` is false if ``n`` exceeds
-        the burst or the wait would exceed ``max_future_reserve`` seconds (``None``: no bound)."""
-        request = ReserveRequest(n=n, max_future_reserve=max_future_reserve)
+        the burst or the wait would exceed ``max_future_reserve`` seconds (``None``: a year)."""
+        request = checked(ReserveRequest, n=n, max_future_reserve=max_future_reserve)
         return await call(self.ctx, LIMITER, "ReserveN", request, Reservation, key=self.name)
 
     def cancel(self, reservation: Reservation) -> None:
@@ -79,13 +96,13 @@ class RateLimiter:
         return reservation
 
     async def set_rate(self, limit: float, burst: int) -> LimiterState:
-        return await self._set(SetRateRequest(limit=limit, burst=burst))
+        return await self._set(checked(SetRateRequest, limit=limit, burst=burst))
 
     async def set_limit(self, limit: float) -> LimiterState:
-        return await self._set(SetRateRequest(limit=limit))
+        return await self._set(checked(SetRateRequest, limit=limit))
 
     async def set_burst(self, burst: int) -> LimiterState:
-        return await self._set(SetRateRequest(burst=burst))
+        return await self._set(checked(SetRateRequest, burst=burst))
 
     async def _set(self, request: SetRateRequest) -> LimiterState:
         return await call(self.ctx, LIMITER, "SetRate", request, LimiterState, key=self.name)
@@ -99,4 +116,5 @@ class RateLimiter:
             return f"wait for {n} token(s) exceeds the burst of {state.burst} of {where}"
         if state.limit == 0:
             return f"{where} has limit 0: the tokens would never be available"
-        return f"{n} token(s) of {where} are not available within {max_future_reserve}s"
+        within = MAX_WAIT_SECONDS if max_future_reserve is None else max_future_reserve
+        return f"{n} token(s) of {where} are not available within {within}s"
