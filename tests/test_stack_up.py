@@ -67,7 +67,7 @@ class Output:
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    busy = [port for port in [*PORTS.values(), 5122, 19092] if listening(port)]
+    busy = [port for port in [*PORTS.values(), 19092] if listening(port)]
     if busy:
         message = f"ports {busy} are in use: is a local stack (`uv run patterns up`) running?"
         if IN_CI:
@@ -79,6 +79,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         "up",
         f"--ingress-port={ingress}",
         f"--admin-port={admin}",
+        f"--node-port={free_port()}",
         f"--data-dir={tmp_path_factory.mktemp('stack')}",
     ]
     process = subprocess.Popen(

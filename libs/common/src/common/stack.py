@@ -5,6 +5,13 @@ Starts the pinned Restate server (installing it from npm when missing) with its 
 each deployment (``force``, so a rerun is idempotent), prints where everything is, streams the
 services' logs, and stops it all on Ctrl-C. Request signing is on unless ``--no-signing``.
 
+Nothing it starts outlives it: Ctrl-C (even through ``| tee``, whose end dies first), SIGTERM and
+SIGHUP stop the children in order; output that can no longer be written is dropped rather than
+allowed to end the stack first; and if the stack dies anyway (SIGKILL), the children's
+parent-death signal and a watchdog (``common.infra.process``) end them. A start whose ports are
+taken (by a leftover server or service, say) names the process holding them and gives up,
+instead of registering its services with that leftover.
+
 Patterns fed by Kafka (those whose ``Pattern`` lists ``subscriptions``) get a local Apache Kafka
 broker on the address ``restate.toml`` gives ``my-cluster``, their topics and their Restate
 subscriptions, all idempotent. Without Java 17 and Maven the stack says so and starts without
@@ -17,6 +24,7 @@ pinned Restate CLI) and ``bench`` (``common.bench``: throughput and latency, mea
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import signal
 import subprocess
@@ -26,6 +34,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import psutil
+
 from common.bench import add_arguments as add_bench_arguments
 from common.bench import bench
 from common.cli import installed_patterns
@@ -33,7 +43,7 @@ from common.events import CLUSTER, Subscription
 from common.infra import kafka
 from common.infra.keys import ensure_keypair
 from common.infra.paths import project_root
-from common.infra.process import ManagedProcess
+from common.infra.process import ManagedProcess, Watchdog, port_holders
 from common.infra.restate import RestatePorts, RestateServer, ensure_restate
 from common.ingress import Admin
 from common.logs import configure_logging
@@ -43,11 +53,22 @@ _print_lock = threading.Lock()
 
 
 def _say(text: str, *, stream: Any = None) -> None:
-    """Print a whole message at once, never in the middle of a followed log line."""
+    """Print a whole message at once, never in the middle of a followed log line.
+
+    Output that cannot be written (the ``tee`` of ``patterns up | tee`` died of the same Ctrl-C,
+    the terminal was closed) goes to /dev/null from then on: a failed write must never end the
+    stack before it has stopped its children."""
     out = stream or sys.stdout
     with _print_lock:
-        out.write(text + "\n")
-        out.flush()
+        try:
+            out.write(text + "\n")
+            out.flush()
+        except (OSError, ValueError):
+            with contextlib.suppress(OSError, ValueError):
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(devnull, out.fileno())
+                os.close(devnull)
+                out.flush()  # what was buffered goes the same way
 
 
 def _follow(process: ManagedProcess, label: str, stop: threading.Event) -> None:
@@ -106,22 +127,49 @@ class Stack:
             log_path=self.data / "logs" / "kafka.log",
         )
         if reason is None:
-            print(f"starting Kafka {kafka.KAFKA_VERSION} on {broker.bootstrap} (installed on first use)")
+            _say(f"starting Kafka {kafka.KAFKA_VERSION} on {broker.bootstrap} (installed on first use)")
             try:
                 broker.start()
             except (OSError, RuntimeError, AssertionError, subprocess.SubprocessError) as error:
                 broker.stop()
                 reason = f"it did not start: {error}"
+            except BaseException:  # interrupted: it is not in self.processes yet
+                broker.stop()
+                raise
         if reason is not None:
             self.skipped.update(needs)
-            print(f"\nKafka is unavailable ({reason}); not starting {', '.join(sorted(needs))}.")
-            print("Install Java 17 and Maven to run them; everything else runs without Kafka.\n", flush=True)
+            _say(f"\nKafka is unavailable ({reason}); not starting {', '.join(sorted(needs))}.")
+            _say("Install Java 17 and Maven to run them; everything else runs without Kafka.\n")
             return
         self.kafka = broker
         assert broker.process is not None
         self.processes.append(("kafka", broker.process))
         self.subscriptions = [sub for subs in needs.values() for sub in subs]
         broker.create_topics(topic for sub in self.subscriptions for topic in sub.topics)
+
+    def check_ports(self) -> None:
+        """Refuse to start on a taken port: a leftover server or service there would answer our
+        health checks and receive our registrations. Says who holds each port."""
+        patterns = installed_patterns()
+        args = self.args
+        wanted = {"ingress": args.ingress_port, "admin": args.admin_port, "node": args.node_port}
+        for name in self.chosen():
+            pattern = patterns[name].load()
+            wanted[name] = pattern.settings().port
+            if pattern.subscriptions:
+                wanted["kafka"] = kafka.broker_port(self.config, CLUSTER)
+        holders = port_holders(set(wanted.values()))
+        problems = [
+            f"  {what} port {port} is taken by {holders[port]}"
+            for what, port in wanted.items()
+            if port in holders
+        ]
+        first: dict[int, str] = {}
+        for what, port in wanted.items():
+            if first.setdefault(port, what) != what:
+                problems.append(f"  {first[port]} and {what} both want port {port}")
+        if problems:
+            sys.exit("cannot start the stack:\n" + "\n".join(problems) + "\nstop them or choose other ports")
 
     def subscribe(self) -> None:
         assert self.server is not None
@@ -137,13 +185,15 @@ class Stack:
             signing_key, self.identity = ensure_keypair(self.data / "keys")
         self.server = RestateServer(
             self.data / "restate",
-            ports=RestatePorts(ingress=self.args.ingress_port, admin=self.args.admin_port, node=5122),
+            ports=RestatePorts(
+                ingress=self.args.ingress_port, admin=self.args.admin_port, node=self.args.node_port
+            ),
             config_file=self.config if self.config.exists() else None,
             signing_key=signing_key,
             log_path=self.data / "logs" / "restate-server.log",
         )
+        self.processes.append(("restate-server", self.server.process))  # stopped even if interrupted
         self.server.start()
-        self.processes.append(("restate-server", self.server.process))
 
     def start_services(self) -> None:
         assert self.server is not None
@@ -190,38 +240,69 @@ class Stack:
         return registered
 
     def stop(self) -> None:
+        """Stop every process started, the last first; one that will not stop keeps no other up."""
         for name, process in reversed(self.processes):
             if process.alive():
                 _say(f"stopping {name}")
-                process.stop()
+            try:
+                process.stop()  # also what is left of its group when the leader is gone
+            except subprocess.SubprocessError as error:
+                _say(f"{name} did not stop: {error}", stream=sys.stderr)
+
+
+def _launched_by_uv() -> int | None:
+    """The pid of the ``uv run`` that started us, if one did: the stack stops when it goes."""
+    with contextlib.suppress(psutil.Error):
+        launcher = psutil.Process().parent()
+        if launcher is not None and launcher.name() == "uv":
+            return launcher.pid
+    return None
+
+
+def _banner(stack: Stack, registered: dict[str, list[str]]) -> str:
+    """Where everything is, printed once the stack is up (in one write, like every message)."""
+    assert stack.server is not None
+    lines = [
+        "\nRestate patterns are up.",
+        f"  ingress   {stack.server.ingress_url}",
+        f"  admin/UI  {stack.server.admin_url}",
+        f"  signing   {'on: ' + stack.identity if stack.identity else 'off'}",
+        *(f"  {name:<17} :{stack.services[name][1]}  {', '.join(svcs)}" for name, svcs in registered.items()),
+    ]
+    if stack.kafka is not None:
+        lines.append(f"  kafka     {stack.kafka.bootstrap} (cluster {CLUSTER})")
+    lines += [f"  subscribed {sub.source} -> {sub.sink}" for sub in stack.subscriptions]
+    if stack.skipped:
+        lines.append(f"  not started (no Kafka): {', '.join(sorted(stack.skipped))}")
+    return "\n".join([*lines, f"  data and logs under {stack.data}\nCtrl-C stops everything.\n"])
 
 
 def up(args: argparse.Namespace) -> int:
     stack = Stack(args)
+    stack.check_ports()
     stop = threading.Event()
-    # Ctrl-C reaches us twice (from the terminal and forwarded by `uv run`): both just ask to stop.
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stop.set())
+    starting = True
+    launcher = _launched_by_uv()
+
+    def on_signal(*_: object) -> None:
+        # Ctrl-C reaches us twice (from the terminal and forwarded by `uv run`), SIGHUP comes with
+        # a closed terminal: the first asks to stop, and abandons a start-up still under way.
+        first = not stop.is_set()
+        stop.set()
+        if first and starting:
+            raise KeyboardInterrupt
+
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, on_signal)
+    watchdog = Watchdog.install()
     try:
         stack.start_kafka()
         stack.start_restate()
         stack.start_services()
         registered = stack.register()
         stack.subscribe()
-        assert stack.server is not None
-        print("\nRestate patterns are up.", flush=True)
-        print(f"  ingress   {stack.server.ingress_url}")
-        print(f"  admin/UI  {stack.server.admin_url}")
-        print(f"  signing   {'on: ' + stack.identity if stack.identity else 'off'}")
-        for name, services in registered.items():
-            print(f"  {name:<17} :{stack.services[name][1]}  {', '.join(services)}")
-        if stack.kafka is not None:
-            print(f"  kafka     {stack.kafka.bootstrap} (cluster {CLUSTER})")
-        for sub in stack.subscriptions:
-            print(f"  subscribed {sub.source} -> {sub.sink}")
-        if stack.skipped:
-            print(f"  not started (no Kafka): {', '.join(sorted(stack.skipped))}")
-        print(f"  data and logs under {stack.data}\nCtrl-C stops everything.\n", flush=True)
+        starting = False
+        _say(_banner(stack, registered))
         followers = [
             threading.Thread(target=_follow, args=(p, n, stop), daemon=True)
             for n, p in stack.processes
@@ -230,6 +311,9 @@ def up(args: argparse.Namespace) -> int:
         for follower in followers:
             follower.start()
         while not stop.is_set():
+            if launcher is not None and os.getppid() != launcher:
+                _say(f"the uv run that started the stack (pid {launcher}) is gone", stream=sys.stderr)
+                break
             for name, process in stack.processes:
                 if not process.alive():
                     _say(f"{name} exited unexpectedly; last lines:\n{process.tail(20)}", stream=sys.stderr)
@@ -237,9 +321,13 @@ def up(args: argparse.Namespace) -> int:
                     return 1
             stop.wait(0.5)
         return 0
+    except KeyboardInterrupt:
+        _say("interrupted while starting", stream=sys.stderr)
+        return 130
     finally:
         stop.set()
         stack.stop()
+        watchdog.close()
 
 
 def restate_cli(args: list[str]) -> int:
@@ -265,6 +353,7 @@ def main(argv: list[str] | None = None) -> int:
     start.add_argument("--quiet", action="store_true", help="do not stream the services' logs")
     start.add_argument("--ingress-port", type=int, default=8080)
     start.add_argument("--admin-port", type=int, default=9070)
+    start.add_argument("--node-port", type=int, default=5122, help="Restate's node-to-node port")
     start.add_argument("--data-dir", help="data and logs of the stack (default: .data/stack in the project)")
     sub.add_parser("install", help="install the pinned Restate server (and Kafka) into the cache")
     add_bench_arguments(sub.add_parser("bench", help="measure throughput and latency of some patterns"))
@@ -280,7 +369,7 @@ def main(argv: list[str] | None = None) -> int:
         return bench(args)
     started = time.monotonic()
     code = up(args)
-    print(f"stopped after {time.monotonic() - started:.0f}s", flush=True)
+    _say(f"stopped after {time.monotonic() - started:.0f}s")
     return code
 
 

@@ -110,8 +110,16 @@ def broker_port(server_config: Path, cluster: str, default: int = DEFAULT_PORT) 
     return default
 
 
-def _cluster_id() -> str:
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+def cluster_id() -> str:
+    """A random cluster id as Kafka's own ``Uuid.randomUuid`` makes them: 16 random bytes in URL-safe
+    base64 without padding, drawn again while the text holds a ``-`` (one id in 64 would start with
+    one, and ``StorageTool format -t <id>`` reads that as an option; Kafka's generator has skipped a
+    leading ``-`` from the start and, since KAFKA-20072, any). A version-4 UUID is never one of
+    Kafka's reserved ids (0 and 1)."""
+    while True:
+        text = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+        if "-" not in text:
+            return text
 
 
 class KafkaBroker:
@@ -189,7 +197,7 @@ class KafkaBroker:
         config = self._write_config()
         if not (self.data_dir / "kraft" / "meta.properties").exists():
             subprocess.run(
-                self._java(libs, "kafka.tools.StorageTool", "format", "-t", _cluster_id(), "-c", str(config)),
+                self._java(libs, "kafka.tools.StorageTool", "format", "-t", cluster_id(), "-c", str(config)),
                 check=True,
                 capture_output=True,
                 timeout=120,
