@@ -12,8 +12,8 @@ import pytest
 
 from common.handlers import MAX_KEY_BYTES
 from common.ingress import Admin, Ingress
-from common.testing import Harness
-from common.waiting import wait_until
+from toolkit.testing import Harness
+from toolkit.waiting import wait_until
 
 pytestmark = pytest.mark.e2e
 

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from common.bench import SCENARIOS, Call, Scenario, measure
 from common.ingress import Ingress
-from common.testing import Harness
+from toolkit.bench import SCENARIOS, Call, Scenario, measure
+from toolkit.testing import Harness
 
 pytestmark = pytest.mark.e2e
 

@@ -7,9 +7,9 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from common.infra.paths import free_port
-from common.infra.process import ManagedProcess
-from common.waiting import wait_until
+from toolkit.infra.paths import free_port
+from toolkit.infra.process import ManagedProcess
+from toolkit.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -21,9 +21,9 @@ from pathlib import Path
 import psutil
 import pytest
 
-from common.infra.paths import free_port
-from common.infra.process import describe
-from common.waiting import wait_until
+from toolkit.infra.paths import free_port
+from toolkit.infra.process import describe
+from toolkit.waiting import wait_until
 
 pytestmark = pytest.mark.e2e
 

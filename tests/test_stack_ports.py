@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 
 from common.events import CLUSTER
-from common.infra import kafka
-from common.infra.paths import free_port
-from common.infra.process import describe
+from toolkit.infra import kafka
+from toolkit.infra.paths import free_port
+from toolkit.infra.process import describe
 
 ROOT = Path(__file__).resolve().parents[1]
 KAFKA_PORT = kafka.broker_port(ROOT / "restate.toml", CLUSTER)

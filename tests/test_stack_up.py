@@ -23,16 +23,16 @@ import httpx
 import pytest
 
 from common.cli import installed_patterns
-from common.infra import kafka
-from common.infra.paths import free_port
 from common.ingress import Admin
-from common.waiting import wait_until
+from toolkit.infra import kafka
+from toolkit.infra.paths import free_port
+from toolkit.waiting import wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.stack]
 
 ROOT = Path(__file__).resolve().parents[1]
 PATTERNS = {name: entry.load() for name, entry in installed_patterns().items()}
-PORTS = {name: pattern.load_settings().port for name, pattern in PATTERNS.items()}
+PORTS = {name: pattern.port for name, pattern in PATTERNS.items()}
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 

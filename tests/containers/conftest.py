@@ -15,13 +15,14 @@ from typing import Any
 
 import pytest
 
-from common.infra.containers import ContainerError, build_image, ensure_commands, image_size
-from common.infra.paths import cache_dir, file_lock
-from common.infra.standins import ensure_standins
+from toolkit.infra.containers import ContainerError, build_image, ensure_commands, image_size
+from toolkit.infra.paths import cache_dir, file_lock
+from toolkit.infra.standins import ensure_standins
 
 ROOT = Path(__file__).resolve().parents[2]
 MEMBERS = sorted(p.parent.name for p in ROOT.glob("services/*/Dockerfile"))
 IMAGE_PREFIX = "restate-patterns"
+TOOLKIT = "toolkit"  # libs/toolkit/Dockerfile: the compose file's jobs
 
 
 @dataclass(frozen=True)
@@ -137,17 +138,17 @@ def standins(container_tools: None) -> dict[str, str]:
 def service_image(
     standins: dict[str, str], tmp_path_factory: pytest.TempPathFactory
 ) -> Callable[[str], BuiltImage]:
-    """``service_image(member)``: ``docker build -f services/<member>/Dockerfile .``, once."""
+    """``service_image(member)``: ``docker build -f services/<member>/Dockerfile .``, once; the
+    toolkit's image (the compose jobs) is ``service_image("toolkit")``."""
     logs = tmp_path_factory.mktemp("builds")
 
     def build(member: str) -> BuiltImage:
         if member not in _built:
             tag = f"{IMAGE_PREFIX}/{member}:latest"
             started = time.monotonic()
+            dockerfile = ROOT / ("libs" if member == TOOLKIT else "services") / member / "Dockerfile"
             with file_lock(cache_dir() / "images" / f".build-{member}.lock"):
-                image_id = build_image(
-                    ROOT / "services" / member / "Dockerfile", ROOT, tag, log_path=logs / f"{member}.log"
-                )
+                image_id = build_image(dockerfile, ROOT, tag, log_path=logs / f"{member}.log")
             built = BuiltImage(member, tag, image_id, image_size(image_id), time.monotonic() - started)
             _built[member] = built
             _report.append(f"{tag}: {built.size}, built in {built.seconds:.1f}s")

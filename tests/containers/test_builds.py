@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from common.infra import containers, standins
-from common.infra.containers import build_image, buildah, image_config
-from common.infra.standins import debian_mirror, load_recipes, recipe_key
+from toolkit.infra import containers, standins
+from toolkit.infra.containers import build_image, buildah, image_config
+from toolkit.infra.standins import debian_mirror, load_recipes, recipe_key
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -13,6 +13,8 @@ import jsonschema
 import pytest
 import yaml
 
+from toolkit.infra import serverconfig
+
 pytestmark = pytest.mark.containers
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -76,7 +78,7 @@ def test_ports_match_the_contract_and_the_dockerfiles(compose: dict[str, Any]) -
         dockerfile = (ROOT / "services" / member / "Dockerfile").read_text()
         assert env(compose["services"][member])["PORT"] == CONTRACT[member], member
         assert f"EXPOSE {CONTRACT[member]}\n" in dockerfile, member
-        assert str(patterns[member].load().settings().port) == CONTRACT[member], f"{member}'s default port"
+        assert str(patterns[member].load().port) == CONTRACT[member], f"{member}'s port"
 
 
 def test_restate_and_kafka_are_pinned_healthchecked_with_named_volumes(compose: dict[str, Any]) -> None:
@@ -98,7 +100,7 @@ def test_restate_and_kafka_are_pinned_healthchecked_with_named_volumes(compose: 
 
 
 def test_one_job_registers_every_deployment_and_subscription(compose: dict[str, Any]) -> None:
-    jobs = [s for s in compose["services"].values() if "common.register" in s.get("command", [])]
+    jobs = [s for s in compose["services"].values() if "toolkit.register" in s.get("command", [])]
     assert len(jobs) == 1, "one registration job"
     job = jobs[0]
     variables = env(job)
@@ -109,12 +111,11 @@ def test_one_job_registers_every_deployment_and_subscription(compose: dict[str, 
     assert {(source, sink) for source, sink in pairs} == {SUBSCRIPTIONS[m] for m in KAFKA_MEMBERS}
     assert healthy(job["depends_on"]["restate"])
     assert all(healthy(job["depends_on"][m]) for m in MEMBERS)
-    assert "force=True" in (ROOT / "libs/common/src/common/register.py").read_text()
 
 
 def test_request_signing_keys_are_wired(compose: dict[str, Any]) -> None:
     services = compose["services"]
-    keys_job = next(s for s in services.values() if "common.infra.keys" in s.get("command", []))
+    keys_job = next(s for s in services.values() if "toolkit.infra.keys" in s.get("command", []))
     volume, target = keys_job["volumes"][0].split(":")[:2]
     pem = env(services["restate"])["RESTATE_WORKER__INVOKER__REQUEST_IDENTITY_PRIVATE_KEY_PEM_FILE"]
     assert pem.startswith(target + "/")
@@ -133,13 +134,14 @@ def test_only_the_ingress_is_published_beyond_localhost(compose: dict[str, Any])
     assert open_ports == [("restate", "8080:8080")]
 
 
-def test_compose_runs_restate_with_the_local_stacks_settings_but_its_own_broker() -> None:
+def test_compose_runs_restate_with_the_local_stacks_config_and_its_own_broker(
+    compose: dict[str, Any],
+) -> None:
+    restate = compose["services"]["restate"]
+    assert "./restate.toml:/etc/restate/restate.toml:ro" in restate["volumes"]
+    assert env(restate)["RESTATE_CONFIG"] == "/etc/restate/restate.toml"
+    overrides = {k: v for k, v in env(restate).items() if k.startswith("RESTATE_INGRESS__")}
+    assert overrides == serverconfig.COMPOSE
     local = tomllib.loads((ROOT / "restate.toml").read_text())
-    inside = tomllib.loads((ROOT / "restate.compose.toml").read_text())
-    brokers = [
-        c.pop("brokers")
-        for c in (local["ingress"]["kafka-clusters"][0], inside["ingress"]["kafka-clusters"][0])
-    ]
-    assert brokers == [["PLAINTEXT://127.0.0.1:19092"], ["PLAINTEXT://kafka:29092"]]
-    assert inside == local
+    assert local["ingress"]["kafka-clusters"][0]["brokers"] == ["PLAINTEXT://127.0.0.1:19092"]
     assert local["default-retry-policy"]["max-interval"] == "10s"

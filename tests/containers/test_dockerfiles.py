@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from common.infra.standins import load_recipes
+from toolkit.infra.standins import load_recipes
 
 pytestmark = pytest.mark.containers
 

@@ -15,10 +15,10 @@ from typing import Any
 import httpx
 import pytest
 
-from common.infra.containers import Container, healthcheck_command
-from common.infra.paths import free_port
-from common.testing import Harness
-from common.waiting import wait_until
+from toolkit.infra.containers import Container, healthcheck_command
+from toolkit.infra.paths import free_port
+from toolkit.testing import Harness
+from toolkit.waiting import wait_until
 
 pytestmark = [pytest.mark.containers, pytest.mark.e2e]
 

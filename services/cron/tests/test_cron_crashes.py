@@ -8,8 +8,8 @@ from datetime import datetime
 import pytest
 
 from common.ingress import Ingress
-from common.testing import Harness, ServiceHandle
-from common.waiting import wait_until
+from toolkit.testing import Harness, ServiceHandle
+from toolkit.waiting import wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.crash]
 

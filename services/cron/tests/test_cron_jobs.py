@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from common.ingress import Admin, Ingress
-from common.testing import Harness, ServiceHandle
-from common.waiting import wait_until
+from toolkit.testing import Harness, ServiceHandle
+from toolkit.waiting import wait_until
 
 pytestmark = pytest.mark.e2e
 

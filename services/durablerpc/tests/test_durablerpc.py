@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from common.ingress import Ingress
-from common.testing import Harness
+from toolkit.testing import Harness
 
 pytestmark = pytest.mark.e2e
 

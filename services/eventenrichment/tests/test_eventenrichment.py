@@ -9,12 +9,12 @@ import subprocess
 import pytest
 from eventenrichment.service import LOCATION_UPDATES
 
-from common.infra.kafka import KafkaBroker
-from common.infra.restate import ensure_restate
 from common.ingress import Admin, Ingress, RestateHttpError
-from common.producer import dead_letters, produce
-from common.testing import Harness, ServiceHandle
-from common.waiting import wait_until
+from toolkit.infra.kafka import KafkaBroker
+from toolkit.infra.restate import ensure_restate
+from toolkit.producer import dead_letters, produce
+from toolkit.testing import Harness, ServiceHandle
+from toolkit.waiting import wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.kafka]
 

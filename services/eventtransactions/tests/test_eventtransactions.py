@@ -9,11 +9,11 @@ import pytest
 from eventtransactions.service import POSTS
 
 from common.fakes.ledger import Effect
-from common.infra.kafka import KafkaBroker
 from common.ingress import Admin, Ingress
-from common.producer import dead_letters, produce
-from common.testing import Harness, ServiceHandle
-from common.waiting import wait_until
+from toolkit.infra.kafka import KafkaBroker
+from toolkit.producer import dead_letters, produce
+from toolkit.testing import Harness, ServiceHandle
+from toolkit.waiting import wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.kafka]
 

@@ -6,8 +6,8 @@ import argparse
 
 import pytest
 
-from common import stack
-from common.infra import kafka
+from toolkit import stack
+from toolkit.infra import kafka
 
 
 def test_without_kafka_the_stack_leaves_out_the_kafka_patterns(

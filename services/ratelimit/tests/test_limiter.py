@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from common.ingress import Ingress
-from common.testing import Harness
+from toolkit.testing import Harness
 
 pytestmark = pytest.mark.e2e
 

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from common.ingress import Admin, Ingress
-from common.testing import Harness
+from toolkit.testing import Harness
 
 pytestmark = pytest.mark.e2e
 

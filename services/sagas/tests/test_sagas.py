@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from common.ingress import Admin, Ingress, RestateHttpError
-from common.testing import Harness, ServiceHandle
+from toolkit.testing import Harness, ServiceHandle
 
 pytestmark = pytest.mark.e2e
 

@@ -10,8 +10,8 @@ import pytest
 from sagas.settings import DEMO_PAYMENT_FAULTS
 
 from common.ingress import Admin, Ingress, RestateHttpError
-from common.testing import Harness, ServiceHandle
-from common.waiting import wait_until
+from toolkit.testing import Harness, ServiceHandle
+from toolkit.waiting import wait_until
 
 pytestmark = pytest.mark.e2e
 

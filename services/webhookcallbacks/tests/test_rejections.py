@@ -11,7 +11,7 @@ from webhookcallbacks.client import stripe_event
 from webhookcallbacks.signature import sign
 
 from common.ingress import Admin, Ingress
-from common.testing import Harness
+from toolkit.testing import Harness
 
 pytestmark = pytest.mark.e2e
 

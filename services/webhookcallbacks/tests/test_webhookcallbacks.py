@@ -16,8 +16,8 @@ from webhookcallbacks.signature import sign
 
 from common.fakes import Effect
 from common.ingress import Admin, Ingress
-from common.testing import Harness, ServiceHandle
-from common.waiting import wait_until
+from toolkit.testing import Harness, ServiceHandle
+from toolkit.waiting import wait_until
 
 pytestmark = pytest.mark.e2e
 

@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 
-from common.infra.compose import ComposeStack, ensure_podman
-from common.infra.paths import cache_dir, file_lock
-from common.infra.standins import ensure_standins
 from common.ingress import Admin, Ingress
-from common.waiting import wait_until
+from toolkit.infra.compose import ComposeStack, ensure_podman
+from toolkit.infra.paths import cache_dir, file_lock
+from toolkit.infra.standins import ensure_standins
+from toolkit.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[3]
 MEMBERS = sorted(p.parent.name for p in ROOT.glob("services/*/Dockerfile"))
@@ -62,7 +62,7 @@ def walk(
 ) -> Iterator[Walk]:
     ensure_podman()
     ensure_standins(ROOT)
-    for member in MEMBERS:
+    for member in [*MEMBERS, "toolkit"]:
         service_image(member)
     with file_lock(cache_dir() / ".compose.lock"):
         compose = ComposeStack(ROOT, "patterns-compose-test", tmp_path_factory.mktemp("compose") / "log")

@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from common.producer import produce
-from common.waiting import wait_until
+from toolkit.producer import produce
+from toolkit.waiting import wait_until
 
 # The first test also pays for the stack's setup: on a new machine that builds the stand-ins and
 # every image before `up` (about 7 minutes on 2 cores).
@@ -70,7 +70,7 @@ def test_saga_ends_booked_or_compensated(walk: Any) -> None:
 
 def test_machine_transition_goes_up_once(walk: Any) -> None:
     # The demo injects a failure into 40 % of the machine API's calls and Restate retries them with
-    # a growing backoff (capped at 10 s by restate.compose.toml), so a single transition now and
+    # a growing backoff (capped at 10 s by restate.toml), so a single transition now and
     # then takes half a minute. Three machines go up side by side; the first one up is checked.
     sent = {f"m{RUN}-{i}": walk.ingress.send("MachineOperator", "SetUp", key=f"m{RUN}-{i}") for i in range(3)}
 

@@ -1,8 +1,10 @@
-"""Shared building blocks of the pattern services.
+"""The runtime every pattern service imports; imported, never run, and free of tooling.
 
-Services import from here; nothing here imports a service. See the modules for the pieces:
-``settings`` (configuration), ``logs`` (logging), ``handlers`` (strict input), ``serving``
-(Hypercorn + Restate), ``pattern`` (what a service member exports), ``calls`` (calling other
-services by name), ``fakes`` (external systems with a ledger), ``ingress`` (HTTP clients of the
-Restate server), ``infra`` (server processes), ``testing`` (the pytest plugin).
+``settings`` (configuration), ``logs`` (logging), ``handlers`` and ``strictjson`` (input that is
+refused before the first durable step), ``codec`` (how bodies are written), ``serving``
+(Hypercorn + Restate), ``pattern`` and ``cli`` (what a member exports; ``serve`` and ``client``),
+``calls`` (calling other services by name), ``events`` (Kafka handlers and dead letters),
+``faults`` and ``fakes`` (external systems with failure injection and a ledger), ``ingress``
+(HTTP clients of the Restate server), ``models`` (shared wire models). The tooling (local stack,
+test harness, installers, containers, benchmark) is the ``toolkit`` library beside this one.
 """

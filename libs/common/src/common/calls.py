@@ -6,22 +6,15 @@ model (by alias, as it appears on the wire) and parse the answer back into a mod
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 from typing import Any, TypeVar
 
 import restate
-from pydantic import BaseModel, TypeAdapter
+from pydantic import TypeAdapter
+
+from common.codec import encode
 
 T = TypeVar("T")
-
-
-def encode(payload: Any) -> bytes:
-    if payload is None:
-        return b""
-    if isinstance(payload, BaseModel):
-        return payload.model_dump_json(by_alias=True).encode()
-    return json.dumps(payload).encode()
 
 
 def send(

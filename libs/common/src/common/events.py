@@ -30,6 +30,7 @@ import functools
 import inspect
 import json
 import logging
+import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -38,14 +39,17 @@ import restate
 from pydantic import AliasChoices, Field
 from restate.serde import BytesSerde
 
-from common.fakes.base import TransientFailure
+from common.faults import TransientFailure
 from common.handlers import InvalidInput, StrictSerde, check_key, handler, object_key
-from common.infra.kafka import DEFAULT_BOOTSTRAP
 from common.settings import ServiceSettings
 
 F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
 
 CLUSTER = "my-cluster"
+# The local broker (restate.toml's ``my-cluster``, compose's host listener). Not Kafka's usual 9092:
+# that is the cron pattern's port in the catalogue.
+DEFAULT_KAFKA_PORT = 19092
+DEFAULT_BOOTSTRAP = f"127.0.0.1:{DEFAULT_KAFKA_PORT}"
 # Restate's Kafka ingress passes where a record came from as headers of the invocation.
 KAFKA_HEADERS = ("kafka.topic", "kafka.partition", "kafka.offset")
 SUBSCRIPTION_HEADER = "restate.subscription.id"
@@ -181,3 +185,20 @@ def event_handler(
         return handler(register, input_serde=BytesSerde(), keys_checked=False, **options)(on_record)  # type: ignore[arg-type]
 
     return decorate
+
+
+def producer_client(subscription: Subscription) -> Callable[[list[str] | None], int]:
+    """The ``client`` of a Kafka pattern: the toolkit's producer for its topic.
+
+    The producer is tooling (a dev dependency of every service), so a service image, which holds
+    the runtime only, answers ``client`` with where to find it instead of a traceback.
+    """
+
+    def main(argv: list[str] | None = None) -> int:
+        try:
+            from toolkit.producer import producer_cli
+        except ImportError:
+            sys.exit("the producer comes with the workspace's toolkit: uv run --package <pattern> client")
+        return producer_cli(subscription)(argv)
+
+    return main

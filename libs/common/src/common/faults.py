@@ -18,6 +18,10 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 
+class TransientFailure(RuntimeError):
+    """A fault of the world that the caller should retry (a timeout, a 503): never terminal."""
+
+
 class FailurePolicy(BaseModel):
     mode: Literal["off", "first", "match", "random"] = "off"
     first: int = Field(0, ge=0)

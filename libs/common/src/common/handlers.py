@@ -27,10 +27,11 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import restate
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import TypeAdapter, ValidationError
 from restate.serde import Serde
 
 from common import logs, strictjson
+from common.codec import encode
 
 F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
 
@@ -72,11 +73,7 @@ class StrictSerde(Serde[Any]):
         return value
 
     def serialize(self, obj: Any) -> bytes:
-        if obj is None:
-            return b""
-        if isinstance(obj, BaseModel):
-            return obj.model_dump_json(by_alias=True).encode()
-        return self.adapter.dump_json(obj, by_alias=True)
+        return encode(obj, self.adapter)
 
 
 def object_key(ctx: Any) -> str | None:

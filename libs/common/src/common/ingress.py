@@ -15,6 +15,8 @@ from urllib.parse import quote
 
 import httpx
 
+from common.codec import encode
+
 
 class RestateHttpError(Exception):
     def __init__(self, status: int, body: str) -> None:
@@ -53,11 +55,8 @@ def request_body(payload: Any) -> tuple[bytes, dict[str, str]]:
     """A handler's input as JSON bytes, with the headers that go with it."""
     if payload is None:
         return b"", {}  # a handler without input takes no body and no content-type
-    if isinstance(payload, bytes):
-        return payload, {"content-type": "application/json"}
-    if hasattr(payload, "model_dump_json"):
-        return payload.model_dump_json(by_alias=True).encode(), {"content-type": "application/json"}
-    return json.dumps(payload).encode(), {"content-type": "application/json"}
+    body = payload if isinstance(payload, bytes) else encode(payload)
+    return body, {"content-type": "application/json"}
 
 
 class _RestateApi:

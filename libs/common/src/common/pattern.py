@@ -11,13 +11,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-import restate
-
 from common.events import Subscription
+from common.serving import RestateService, build_asgi, run
 from common.settings import ServiceSettings
 
 S = TypeVar("S", bound=ServiceSettings)
-RestateService = restate.Service | restate.VirtualObject | restate.Workflow
 
 ENTRY_POINT_GROUP = "restate_patterns"
 
@@ -30,15 +28,17 @@ class Pattern(Generic[S]):
     client: Callable[[list[str] | None], int] | None = None
     subscriptions: Sequence[Subscription] = ()
 
+    @property
+    def port(self) -> int:
+        """The port it serves on: its settings' documented default, or ``PORT`` when set."""
+        return int(self.settings().port)
+
     def load_settings(self, **overrides: Any) -> S:
         return self.settings(**overrides)
 
     def asgi(self, settings: S) -> Any:
-        from common.serving import build_asgi
-
         return build_asgi(self.name, self.services(settings), settings)
 
     def serve(self, settings: S | None = None) -> None:
-        from common.serving import run
-
-        run(self, settings or self.load_settings())
+        settings = settings or self.load_settings()
+        run(self.name, self.services(settings), settings)

@@ -15,7 +15,7 @@ import json
 import logging
 import signal
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import h2.connection
 import restate
@@ -26,8 +26,7 @@ from restate.server import install_shutdown_hook
 from common.logs import configure_logging
 from common.settings import ServiceSettings
 
-if TYPE_CHECKING:
-    from common.pattern import Pattern, RestateService
+RestateService = restate.Service | restate.VirtualObject | restate.Workflow
 
 log = logging.getLogger(__name__)
 
@@ -87,15 +86,16 @@ async def serve_app(app: Any, settings: ServiceSettings) -> None:
     await hypercorn_serve(app, hypercorn_config(settings), shutdown_trigger=stop.wait)
 
 
-def run(pattern: Pattern[Any], settings: ServiceSettings) -> None:
+def run(name: str, services: Sequence[RestateService], settings: ServiceSettings) -> None:
+    """Serve ``services`` as the pattern ``name`` until SIGTERM or SIGINT."""
     configure_logging(settings.log_level, settings.log_format)
-    app = pattern.asgi(settings)
+    app = build_asgi(name, services, settings)
     log.info(
         "serving %s on http://%s:%d (request signing %s)",
-        pattern.name,
+        name,
         settings.host,
         settings.port,
         "required" if settings.request_identity_keys() else "off",
     )
     asyncio.run(serve_app(app, settings))
-    log.info("%s stopped", pattern.name)
+    log.info("%s stopped", name)

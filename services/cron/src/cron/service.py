@@ -22,7 +22,7 @@ import restate
 
 from common.calls import call, send
 from common.handlers import handler
-from common.pattern import RestateService
+from common.serving import RestateService
 from cron import schedule, targets
 from cron.models import CreateResult, JobInfo, JobRequest
 from cron.settings import Settings

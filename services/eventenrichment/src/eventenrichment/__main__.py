@@ -1,7 +1,7 @@
 """``uv run --package eventenrichment serve`` (or ``python -m eventenrichment``)."""
 
+from common.events import producer_client
 from common.pattern import Pattern
-from common.producer import producer_cli
 from eventenrichment.service import LOCATION_UPDATES, create_services
 from eventenrichment.settings import Settings
 
@@ -9,7 +9,7 @@ pattern = Pattern(
     name="eventenrichment",
     settings=Settings,
     services=create_services,
-    client=producer_cli(LOCATION_UPDATES),
+    client=producer_client(LOCATION_UPDATES),
     subscriptions=(LOCATION_UPDATES,),
 )
 

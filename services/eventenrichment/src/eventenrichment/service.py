@@ -22,7 +22,7 @@ import restate
 from restate.exceptions import TerminalError
 
 from common.events import DeadLetters, Subscription, event_handler
-from common.fakes.base import TransientFailure
+from common.faults import TransientFailure
 from common.handlers import handler
 from eventenrichment.models import LocationUpdate, PackageInfo
 from eventenrichment.settings import Settings

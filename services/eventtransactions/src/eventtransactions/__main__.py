@@ -1,7 +1,7 @@
 """``uv run --package eventtransactions serve`` (or ``python -m eventtransactions``)."""
 
+from common.events import producer_client
 from common.pattern import Pattern
-from common.producer import producer_cli
 from eventtransactions.service import POSTS, create_services
 from eventtransactions.settings import Settings
 
@@ -9,7 +9,7 @@ pattern = Pattern(
     name="eventtransactions",
     settings=Settings,
     services=create_services,
-    client=producer_cli(POSTS),
+    client=producer_client(POSTS),
     subscriptions=(POSTS,),
 )
 

@@ -21,7 +21,7 @@ import restate
 from common.fakes import Ledger
 from common.fakes.heavywork import HeavyWorkApi
 from common.handlers import handler
-from common.pattern import RestateService
+from common.serving import RestateService
 from ratelimit.limiter import create_limiter
 from ratelimit.models import BatchRequest, Reservation, TaskResult
 from ratelimit.ratelimiter import RateLimiter

@@ -7,7 +7,8 @@ the service does not undo what the outside world saw), so tests can prove "exact
 Injected failures follow a ``FailurePolicy`` and are logged with a 👻.
 """
 
-from common.fakes.base import FakeApi, TransientFailure
+from common.fakes.base import FakeApi
 from common.fakes.ledger import Effect, Ledger
+from common.faults import TransientFailure
 
 __all__ = ["Effect", "FakeApi", "Ledger", "TransientFailure"]

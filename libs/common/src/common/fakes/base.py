@@ -10,13 +10,9 @@ from typing import Any
 import restate
 
 from common.fakes.ledger import Ledger
-from common.faults import OFF, FailurePolicy
+from common.faults import OFF, FailurePolicy, TransientFailure
 
 log = logging.getLogger("common.fakes")
-
-
-class TransientFailure(RuntimeError):
-    """A failure the caller should retry (a timeout, a 503)."""
 
 
 class FakeApi:

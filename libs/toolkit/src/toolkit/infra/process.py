@@ -251,5 +251,5 @@ class ManagedProcess:
         return "\n".join(text.splitlines()[-lines:])
 
 
-if __name__ == "__main__":  # the watchdog process: ``python -m common.infra.process GRACE``
+if __name__ == "__main__":  # the watchdog process: ``python -m toolkit.infra.process GRACE``
     watch(sys.stdin.buffer, float(sys.argv[1]))

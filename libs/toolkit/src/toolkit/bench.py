@@ -204,8 +204,8 @@ def bench(args: argparse.Namespace) -> int:
         for scenario in chosen:
             run_one(args.ingress, scenario)
     else:
-        from common.infra.restate import RESTATE_VERSION
-        from common.testing.harness import Harness
+        from toolkit.infra.restate import RESTATE_VERSION
+        from toolkit.testing.harness import Harness
 
         with tempfile.TemporaryDirectory(prefix="patterns-bench-") as workdir:
             harness = Harness(Path(workdir))

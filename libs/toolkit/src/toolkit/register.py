@@ -1,4 +1,4 @@
-"""``python -m common.register``: the compose file's one-shot registration job.
+"""``python -m toolkit.register``: the compose file's one-shot registration job.
 
 Registers every deployment in ``DEPLOYMENTS`` (comma-separated URIs) with ``force``, then creates
 every subscription in ``SUBSCRIPTIONS`` (``source=sink`` pairs, comma-separated), retrying until
@@ -16,7 +16,7 @@ import httpx
 
 from common.ingress import Admin, RestateHttpError
 from common.logs import configure_logging
-from common.waiting import wait_until
+from toolkit.waiting import wait_until
 
 log = logging.getLogger("register")
 

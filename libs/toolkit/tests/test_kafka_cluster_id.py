@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from common.infra import kafka
+from toolkit.infra import kafka
 
 LEADING = bytes([0xF8]) + bytes(15)  # base64 "-AAAA..."
 INSIDE = bytes([0, 0, 0x3E]) + bytes(13)  # base64 "AAA-AAAA..."

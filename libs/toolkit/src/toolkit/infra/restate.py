@@ -11,9 +11,9 @@ from pathlib import Path
 
 import httpx
 
-from common.infra.paths import cache_dir, file_lock, free_port
-from common.infra.process import ManagedProcess
-from common.waiting import GiveUp, wait_until
+from toolkit.infra.paths import cache_dir, file_lock, free_port
+from toolkit.infra.process import ManagedProcess
+from toolkit.waiting import GiveUp, wait_until
 
 RESTATE_VERSION = "1.7.12"
 

@@ -20,8 +20,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from common.events import Subscription, producer
-from common.infra.kafka import DEFAULT_BOOTSTRAP
+from common.events import DEFAULT_BOOTSTRAP, Subscription, producer
 
 
 def parse_line(line: str) -> tuple[str, str]:

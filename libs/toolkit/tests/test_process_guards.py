@@ -1,4 +1,4 @@
-"""The guards of ``common.infra.process``, each alone: a child dies with the program that started
+"""The guards of ``toolkit.infra.process``, each alone: a child dies with the program that started
 it (parent-death signal), the watchdog ends a whole group that ignores SIGTERM once the program is
 SIGKILLed, a group stopped in time is released, and ``port_holders`` names a listener but not the
 leftovers of a closed connection (TIME_WAIT)."""
@@ -18,16 +18,16 @@ from pathlib import Path
 import psutil
 import pytest
 
-from common.infra.paths import free_port
-from common.infra.process import port_holders, watch
-from common.waiting import wait_until
+from toolkit.infra.paths import free_port
+from toolkit.infra.process import port_holders, watch
+from toolkit.waiting import wait_until
 
 # A program that starts one ManagedProcess, prints its pid and waits to be killed.
 PARENT = textwrap.dedent(
     """
     import sys
     from pathlib import Path
-    from common.infra.process import ManagedProcess, Watchdog
+    from toolkit.infra.process import ManagedProcess, Watchdog
     if sys.argv[1] == "watchdog":
         Watchdog.install(grace=1.0)
     child = ManagedProcess("child", sys.argv[2:], log_path=Path(sys.argv[0]).parent / "child.log")

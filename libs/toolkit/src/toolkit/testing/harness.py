@@ -1,74 +1,37 @@
 """A real ``restate-server`` and pattern services as subprocesses, for tests.
 
 The server runs on free loopback ports with a temp base dir and request signing on; each
-service runs through the same ``serve`` command users run, on a free port, registered with
+service is launched as the local stack launches it (``toolkit.launcher``: its real ``serve``
+command, its environment derived from its settings class), on a free port, registered with
 ``force``. Both can be crashed (SIGKILL of the process group) and restarted on the same data.
 
-The server's config names the Kafka cluster ``my-cluster`` at a broker port reserved up front;
-the broker itself starts on first use (``harness.kafka()``), so tests without Kafka never pay
-for it.
+The server reads the project's ``restate.toml`` with the test settings of
+``toolkit.infra.serverconfig``: the Kafka cluster ``my-cluster`` at a broker port reserved up
+front, short consumer sessions, quick retries. The broker itself starts on first use
+(``harness.kafka()``), so tests without Kafka never pay for it.
 """
 
 from __future__ import annotations
 
-import os
-import sys
 from pathlib import Path
-
-import httpx
 
 from common.events import Subscription
 from common.fakes import Ledger
-from common.infra.kafka import KafkaBroker
-from common.infra.keys import ensure_keypair
-from common.infra.paths import free_port
-from common.infra.process import ManagedProcess
-from common.infra.restate import RestateServer
 from common.ingress import Admin, Ingress
-from common.waiting import GiveUp, wait_until
-
-# Fast retries so a test waiting on a restarted service does not sit in a one-minute backoff.
-TEST_SERVER_ENV = {
-    "RESTATE_DEFAULT_RETRY_POLICY__INITIAL_INTERVAL": "100ms",
-    "RESTATE_DEFAULT_RETRY_POLICY__MAX_INTERVAL": "2s",
-}
-
-# Short consumer sessions, so that after a crash of the server its new consumer gets the
-# partitions in seconds instead of waiting for the old member's 45 s session to expire.
-TEST_SERVER_CONFIG = """\
-[[ingress.kafka-clusters]]
-name = "my-cluster"
-brokers = ["PLAINTEXT://127.0.0.1:{port}"]
-"session.timeout.ms" = "3000"
-"heartbeat.interval.ms" = "500"
-"""
+from toolkit.infra import serverconfig
+from toolkit.infra.kafka import KafkaBroker
+from toolkit.infra.keys import ensure_keypair
+from toolkit.infra.paths import free_port, project_root
+from toolkit.infra.restate import RestateServer
+from toolkit.launcher import ServerLink, ServiceProcess
 
 
-class ServiceHandle:
-    """One running pattern service: ``serve <name>`` on its own port, with its own ledger."""
+class ServiceHandle(ServiceProcess):
+    """One running pattern service (``toolkit.launcher``) on a free port, with its own ledger."""
 
     def __init__(self, harness: Harness, name: str, env: dict[str, str], workdir: Path) -> None:
         self.harness = harness
-        self.name = name
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.ledger_path = workdir / "fakes.sqlite"
-        self.env = {
-            **os.environ,
-            "PORT": str(self.port),
-            "HOST": "127.0.0.1",
-            "RESTATE_IDENTITY_KEYS": harness.identity,
-            "RESTATE_INGRESS_URL": harness.server.ingress_url,
-            "RESTATE_ADMIN_URL": harness.server.admin_url,
-            "FAKES_DB": str(self.ledger_path),
-            "LOG_FORMAT": "console",
-            "KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{harness.kafka_port}",
-            **env,
-        }
-        serve = Path(sys.executable).with_name("serve")
-        self.process = ManagedProcess(
-            f"service {name}", [str(serve), name], log_path=workdir / "service.log", env=self.env
-        )
+        super().__init__(name, port=free_port(), link=harness.link, workdir=workdir, env=env)
         self._ledger: Ledger | None = None
 
     @property
@@ -77,38 +40,12 @@ class ServiceHandle:
             self._ledger = Ledger(self.ledger_path)
         return self._ledger
 
-    def health(self) -> dict[str, object] | None:
-        try:
-            response = httpx.get(f"{self.url}/health", timeout=1)
-        except httpx.HTTPError:
-            return None
-        return dict(response.json()) if response.status_code == 200 else None
-
     def start(self) -> None:
-        self.process.start()
+        super().start()
+        self.wait_healthy(timeout=30)
 
-        def up() -> dict[str, object] | None:
-            if not self.process.alive():
-                raise GiveUp(f"{self.name} exited early:\n{self.process.tail()}")
-            return self.health()
-
-        wait_until(up, timeout=30, interval=0.1, what=f"{self.name} /health")
-
-    def register(self) -> list[str]:
-        return self.harness.admin.register(self.url, force=True)
-
-    def kill(self) -> None:
-        """Crash the service: SIGKILL its process group."""
-        self.process.kill()
-
-    def restart(self) -> None:
-        """Start it again on the same port, env and ledger (after ``kill`` or ``stop``)."""
-        if self.process.alive():
-            self.process.stop()
-        self.start()
-
-    def stop(self) -> None:
-        self.process.stop()
+    def register(self) -> list[str]:  # type: ignore[override]
+        return super().register(self.harness.admin)
 
 
 class Harness:
@@ -119,18 +56,19 @@ class Harness:
         signing_key, self.identity = ensure_keypair(workdir / "keys")
         self.kafka_port = free_port()
         self.kafka_broker: KafkaBroker | None = None
-        config = workdir / "restate.toml"
-        config.write_text(TEST_SERVER_CONFIG.format(port=self.kafka_port))
         self.server = RestateServer(
             workdir / "restate-data",
-            config_file=config,
+            config_file=serverconfig.config_file(project_root()),
             signing_key=signing_key,
-            env=TEST_SERVER_ENV,
+            env=serverconfig.for_tests(self.kafka_port),
             log_path=workdir / "restate-server.log",
         )
         self.server.start()
         self.ingress = Ingress(self.server.ingress_url)
         self.admin = Admin(self.server.admin_url)
+        self.link = ServerLink(
+            self.server.ingress_url, self.server.admin_url, self.identity, f"127.0.0.1:{self.kafka_port}"
+        )
         self._services: dict[tuple[str, tuple[tuple[str, str], ...]], ServiceHandle] = {}
         self._active: dict[str, ServiceHandle] = {}
 

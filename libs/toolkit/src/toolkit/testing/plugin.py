@@ -21,9 +21,9 @@ from typing import Any
 
 import pytest
 
-from common.infra import kafka as kafka_infra
 from common.ingress import Admin, Ingress
-from common.testing.harness import Harness
+from toolkit.infra import kafka as kafka_infra
+from toolkit.testing.harness import Harness
 
 _harness: Harness | None = None
 

@@ -22,15 +22,13 @@ from collections.abc import Iterable
 from importlib.resources import files
 from pathlib import Path
 
-from common.infra.paths import cache_dir, file_lock, free_port
-from common.infra.process import ManagedProcess
-from common.waiting import GiveUp, wait_until
+from common.events import DEFAULT_KAFKA_PORT
+from toolkit.infra.paths import cache_dir, file_lock, free_port
+from toolkit.infra.process import ManagedProcess
+from toolkit.waiting import GiveUp, wait_until
 
 KAFKA_VERSION = "4.1.1"
-# The local broker's port (restate.toml, compose's host listener). Not Kafka's usual 9092: that
-# is the cron pattern's port in the catalogue.
-DEFAULT_PORT = 19092
-DEFAULT_BOOTSTRAP = f"127.0.0.1:{DEFAULT_PORT}"
+DEFAULT_PORT = DEFAULT_KAFKA_PORT
 JAVA_MIN_VERSION = 17
 
 log = logging.getLogger(__name__)
@@ -87,7 +85,7 @@ def ensure_kafka(version: str = KAFKA_VERSION) -> Path:
         log.info("installing Kafka %s with Maven into %s", version, root)
         root.mkdir(parents=True, exist_ok=True)
         pom = root / "pom.xml"
-        pom.write_text((files("common.infra") / "kafka-pom.xml").read_text())
+        pom.write_text((files("toolkit.infra") / "kafka-pom.xml").read_text())
         if version not in pom.read_text():
             raise RuntimeError(f"kafka-pom.xml does not pin Kafka {version}")
         shutil.rmtree(libs, ignore_errors=True)

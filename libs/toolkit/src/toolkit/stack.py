@@ -8,7 +8,7 @@ services' logs, and stops it all on Ctrl-C. Request signing is on unless ``--no-
 Nothing it starts outlives it: Ctrl-C (even through ``| tee``, whose end dies first), SIGTERM and
 SIGHUP stop the children in order; output that can no longer be written is dropped rather than
 allowed to end the stack first; and if the stack dies anyway (SIGKILL), the children's
-parent-death signal and a watchdog (``common.infra.process``) end them. A start whose ports are
+parent-death signal and a watchdog (``toolkit.infra.process``) end them. A start whose ports are
 taken (by a leftover server or service, say) names the process holding them and gives up,
 instead of registering its services with that leftover.
 
@@ -18,7 +18,7 @@ subscriptions, all idempotent. Without Java 17 and Maven the stack says so and s
 those patterns.
 
 The same command also has ``install`` (the pinned servers into the cache), ``restate ...`` (the
-pinned Restate CLI) and ``bench`` (``common.bench``: throughput and latency, measured).
+pinned Restate CLI) and ``bench`` (``toolkit.bench``: throughput and latency, measured).
 """
 
 from __future__ import annotations
@@ -36,18 +36,18 @@ from typing import Any
 
 import psutil
 
-from common.bench import add_arguments as add_bench_arguments
-from common.bench import bench
 from common.cli import installed_patterns
 from common.events import CLUSTER, Subscription
-from common.infra import kafka
-from common.infra.keys import ensure_keypair
-from common.infra.paths import project_root
-from common.infra.process import ManagedProcess, Watchdog, port_holders
-from common.infra.restate import RestatePorts, RestateServer, ensure_restate
 from common.ingress import Admin
 from common.logs import configure_logging
-from common.waiting import GiveUp, wait_until
+from toolkit.bench import add_arguments as add_bench_arguments
+from toolkit.bench import bench
+from toolkit.infra import kafka
+from toolkit.infra.keys import ensure_keypair
+from toolkit.infra.paths import project_root
+from toolkit.infra.process import ManagedProcess, Watchdog, port_holders
+from toolkit.infra.restate import RestatePorts, RestateServer, ensure_restate
+from toolkit.launcher import ServerLink, ServiceProcess, load_pattern
 
 _print_lock = threading.Lock()
 
@@ -97,7 +97,7 @@ class Stack:
         self.root = project_root()
         self.data = Path(args.data_dir) if args.data_dir else self.root / ".data" / "stack"
         self.processes: list[tuple[str, ManagedProcess]] = []
-        self.services: dict[str, tuple[ManagedProcess, int]] = {}
+        self.services: dict[str, ServiceProcess] = {}
         self.identity = ""
         self.server: RestateServer | None = None
         self.config = self.root / "restate.toml"
@@ -155,7 +155,7 @@ class Stack:
         wanted = {"ingress": args.ingress_port, "admin": args.admin_port, "node": args.node_port}
         for name in self.chosen():
             pattern = patterns[name].load()
-            wanted[name] = pattern.settings().port
+            wanted[name] = pattern.port
             if pattern.subscriptions:
                 wanted["kafka"] = kafka.broker_port(self.config, CLUSTER)
         holders = port_holders(set(wanted.values()))
@@ -197,45 +197,32 @@ class Stack:
 
     def start_services(self) -> None:
         assert self.server is not None
-        patterns = installed_patterns()
-        serve = Path(sys.executable).with_name("serve")
+        link = ServerLink(
+            self.server.ingress_url,
+            self.server.admin_url,
+            self.identity,
+            f"127.0.0.1:{kafka.broker_port(self.config, CLUSTER)}",
+        )
         for name in self.chosen():
-            port = patterns[name].load().settings().port
-            env = {
-                **os.environ,
-                "PORT": str(port),
-                "RESTATE_IDENTITY_KEYS": self.identity,
-                "RESTATE_INGRESS_URL": self.server.ingress_url,
-                "RESTATE_ADMIN_URL": self.server.admin_url,
-                "FAKES_DB": str(self.data / "fakes" / f"{name}.sqlite"),
-                "LOG_FORMAT": "console",
-            }
-            process = ManagedProcess(
-                name, [str(serve), name], log_path=self.data / "logs" / f"{name}.log", env=env
+            service = ServiceProcess(
+                name,
+                port=load_pattern(name).port,
+                link=link,
+                workdir=self.data,
+                log_path=self.data / "logs" / f"{name}.log",
+                fakes_db=self.data / "fakes" / f"{name}.sqlite",
             )
-            process.start()
-            self.processes.append((name, process))
-            self.services[name] = (process, port)
+            service.start()
+            self.processes.append((name, service.process))
+            self.services[name] = service
 
     def register(self) -> dict[str, list[str]]:
         assert self.server is not None
         admin = Admin(self.server.admin_url)
         registered = {}
-        for name, (process, port) in self.services.items():
-            url = f"http://127.0.0.1:{port}"
-
-            def healthy(process: ManagedProcess = process, url: str = url, name: str = name) -> bool:
-                if not process.alive():
-                    raise GiveUp(f"{name} exited:\n{process.tail()}")
-                import httpx
-
-                try:
-                    return httpx.get(f"{url}/health", timeout=1).status_code == 200
-                except httpx.HTTPError:
-                    return False
-
-            wait_until(healthy, timeout=60, interval=0.1, what=f"{name} on {url}")
-            registered[name] = admin.register(url, force=True)
+        for name, service in self.services.items():
+            service.wait_healthy()
+            registered[name] = service.register(admin)
         admin.close()
         return registered
 
@@ -267,7 +254,10 @@ def _banner(stack: Stack, registered: dict[str, list[str]]) -> str:
         f"  ingress   {stack.server.ingress_url}",
         f"  admin/UI  {stack.server.admin_url}",
         f"  signing   {'on: ' + stack.identity if stack.identity else 'off'}",
-        *(f"  {name:<17} :{stack.services[name][1]}  {', '.join(svcs)}" for name, svcs in registered.items()),
+        *(
+            f"  {name:<17} :{stack.services[name].port}  {', '.join(svcs)}"
+            for name, svcs in registered.items()
+        ),
     ]
     if stack.kafka is not None:
         lines.append(f"  kafka     {stack.kafka.bootstrap} (cluster {CLUSTER})")

@@ -25,8 +25,8 @@ from typing import Any
 
 import psutil
 
-from common.infra.paths import cache_dir, file_lock
-from common.infra.process import ManagedProcess
+from toolkit.infra.paths import cache_dir, file_lock
+from toolkit.infra.process import ManagedProcess
 
 log = logging.getLogger(__name__)
 

@@ -1,5 +1,5 @@
 """Test support: a real Restate server and real service processes (see ``plugin``)."""
 
-from common.testing.harness import Harness, ServiceHandle
+from toolkit.testing.harness import Harness, ServiceHandle
 
 __all__ = ["Harness", "ServiceHandle"]

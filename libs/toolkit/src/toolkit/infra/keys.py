@@ -47,7 +47,7 @@ def ensure_keypair(directory: Path) -> tuple[Path, str]:
 
 
 if __name__ == "__main__":
-    # ``python -m common.infra.keys DIR``: what the compose file's key job runs.
+    # ``python -m toolkit.infra.keys DIR``: what the compose file's key job runs.
     target = Path(sys.argv[1] if len(sys.argv) > 1 else "keys")
     pem, public = ensure_keypair(target)
     pem.chmod(0o644)  # read by the Restate container, whose user differs from this job's

@@ -26,7 +26,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from common.infra.containers import ensure_packages
+from toolkit.infra.containers import ensure_packages
 
 # podman's network stack (netavark, aardvark-dns for names) and the runtime the settings choose.
 PACKAGES = ("podman", "runc", "buildah", "netavark", "aardvark-dns")

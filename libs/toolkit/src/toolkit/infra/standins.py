@@ -37,9 +37,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from common.infra import containers
-from common.infra.containers import build_image, buildah, ensure_commands, image_config, image_exists
-from common.infra.paths import cache_dir, file_lock
+from toolkit.infra import containers
+from toolkit.infra.containers import build_image, buildah, ensure_commands, image_config, image_exists
+from toolkit.infra.paths import cache_dir, file_lock
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,58 @@
+"""The compose registration job: every deployment registered with force, retried until it answers,
+then every subscription created."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import httpx
+import pytest
+
+from toolkit import register
+
+
+class FakeAdmin:
+    """Refuses the first registration of each deployment, as a service still starting would."""
+
+    calls: ClassVar[list[tuple[str, Any]]] = []
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.refused: set[str] = set()
+
+    def register(self, uri: str, *, force: bool) -> list[str]:
+        FakeAdmin.calls.append(("register", (uri, force)))
+        if uri not in self.refused:
+            self.refused.add(uri)
+            raise httpx.ConnectError("not up yet")
+        return [uri.rsplit("/", 1)[-1]]
+
+    def subscribe(self, source: str, sink: str, options: dict[str, str]) -> None:
+        FakeAdmin.calls.append(("subscribe", (source, sink, options)))
+
+
+def test_every_deployment_is_registered_with_force_then_subscribed(monkeypatch: pytest.MonkeyPatch) -> None:
+    FakeAdmin.calls = []
+    monkeypatch.setattr(register, "Admin", FakeAdmin)
+    monkeypatch.setattr(register, "wait_until", _fast(register.wait_until))
+    monkeypatch.setenv("DEPLOYMENTS", "http://a:1, http://b:2,")
+    monkeypatch.setenv("SUBSCRIPTIONS", "kafka://c/t=service://S/H")
+    assert register.main() == 0
+    registered = [args for kind, args in FakeAdmin.calls if kind == "register"]
+    assert registered == [("http://a:1", True)] * 2 + [("http://b:2", True)] * 2
+    assert FakeAdmin.calls[-1] == (
+        "subscribe",
+        ("kafka://c/t", "service://S/H", {"auto.offset.reset": "earliest"}),
+    )
+
+
+def test_a_subscription_without_a_sink_is_refused() -> None:
+    with pytest.raises(ValueError, match="not source=sink"):
+        register.parse_subscriptions("kafka://c/t")
+
+
+def _fast(wait_until: Any) -> Any:
+    def fast(*args: Any, **kwargs: Any) -> Any:
+        return wait_until(*args, **{**kwargs, "interval": 0})
+
+    return fast
