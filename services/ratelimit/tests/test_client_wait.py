@@ -14,10 +14,10 @@ from typing import Any, cast
 
 import pytest
 import restate
-
-from common.ingress import Ingress
 from ratelimit.models import LimiterState
 from ratelimit.ratelimiter import RateLimiter
+
+from common.ingress import Ingress
 from toolkit.testing import Harness
 from toolkit.waiting import wait_until
 
@@ -80,7 +80,7 @@ def test_wait_sleeps_until_the_time_to_act(ctx: Sleeps) -> None:
     first, second = run(limiter.wait()), run(limiter.wait())
     assert first.time_to_act and second.time_to_act and first.tokens == second.tokens == 1
     assert ctx.sleeps == [first.time_to_act - first.creation_time, second.time_to_act - second.creation_time]
-    assert timedelta(seconds=1.5) < ctx.sleeps[0] <= timedelta(seconds=2) < ctx.sleeps[1]
+    assert timedelta(seconds=1) < ctx.sleeps[0] <= timedelta(seconds=2) < ctx.sleeps[1]
     assert (second.time_to_act - first.time_to_act).total_seconds() == pytest.approx(2, abs=1e-3)
     assert ctx.state().last_event == second.time_to_act and ctx.sent == []
 
