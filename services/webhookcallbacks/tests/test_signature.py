@@ -40,6 +40,9 @@ def test_any_matching_v1_is_enough_and_v0_is_ignored() -> None:
         (sign(SECRET, BODY, NOW), BODY + b" ", SECRET, NOW, "matches"),
         (sign(SECRET, BODY, NOW), BODY, SECRET, NOW + 301, "from now"),
         (sign(SECRET, BODY, NOW), BODY, SECRET, NOW - 301, "from now"),
+        # correctly signed at a time no float can hold: refused, not an OverflowError (retried)
+        (sign(SECRET, BODY, -(10**400)), BODY, SECRET, NOW, "from now"),
+        (sign(SECRET, BODY, 10**400), BODY, SECRET, NOW, "from now"),
     ],
 )
 def test_bad_signatures_say_what_is_wrong(
