@@ -20,9 +20,10 @@ from webhookcallbacks import signature
 
 from toolkit.testing import Harness
 
-from .checker import Probe, Target, edge_cases
+from .checker import Probe, Target
 from .profile import TIMEOUT, examples
 from .strategies import Request, ascii_text, requests
+from .suite import handler_tests
 
 pytestmark = [pytest.mark.e2e, pytest.mark.hostile, TIMEOUT]
 
@@ -73,16 +74,7 @@ def probe(harness: Harness) -> Probe:
     return start(harness)
 
 
-@pytest.mark.parametrize("target", TARGETS, ids=repr)
-@examples()
-@given(data=st.data())
-def test_no_request_wedges_a_handler(probe: Probe, target: Target, data: st.DataObject) -> None:
-    probe.check(target, data.draw(requests(target.valid, "h-" if target.keyed else None), label="request"))
-
-
-@pytest.mark.parametrize(("target", "edge"), edge_cases(TARGETS))
-def test_no_edge_request_wedges_a_handler(probe: Probe, target: Target, edge: Request) -> None:
-    probe.check(target, edge)
+test_no_request_wedges_a_handler, test_no_edge_request_wedges_a_handler = handler_tests(TARGETS)
 
 
 def sign_now(body: bytes) -> dict[str, str]:

@@ -18,9 +18,10 @@ from ratelimit.models import MAX_LIMIT, MAX_TOKENS, MAX_WAIT_SECONDS, MIN_LIMIT
 
 from toolkit.testing import Harness
 
-from .checker import Probe, Target, edge_cases
+from .checker import Probe, Target
 from .profile import TIMEOUT, examples
-from .strategies import Key, Request, requests
+from .strategies import Key, Request
+from .suite import handler_tests
 
 pytestmark = [pytest.mark.e2e, pytest.mark.hostile, TIMEOUT]
 
@@ -61,16 +62,7 @@ def probe(harness: Harness) -> Probe:
     return start(harness)
 
 
-@pytest.mark.parametrize("target", TARGETS, ids=repr)
-@examples()
-@given(data=st.data())
-def test_no_request_wedges_a_handler(probe: Probe, target: Target, data: st.DataObject) -> None:
-    probe.check(target, data.draw(requests(target.valid, "h-" if target.keyed else None), label="request"))
-
-
-@pytest.mark.parametrize(("target", "edge"), edge_cases(TARGETS))
-def test_no_edge_request_wedges_a_handler(probe: Probe, target: Target, edge: Request) -> None:
-    probe.check(target, edge)
+test_no_request_wedges_a_handler, test_no_edge_request_wedges_a_handler = handler_tests(TARGETS)
 
 
 offsets = st.sampled_from(["Z", "+00:00", "+23:59", "-23:59", "+14:00", "-00:01", ""])
