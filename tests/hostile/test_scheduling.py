@@ -129,3 +129,10 @@ def test_no_cron_expression_wedges_a_job(probe: Probe, data: st.DataObject) -> N
     handler, request = data.draw(job_requests(), label="job")
     target = next(t for t in TARGETS if t.handler == handler and t.service.startswith("CronJob"))
     probe.check(target, request)
+
+
+@pytest.mark.parametrize("name", ["x" * 70_000, "é" * 11_000], ids=["ascii", "percent-encoded"])
+def test_a_target_name_longer_than_a_url_is_refused_at_once(probe: Probe, name: str) -> None:
+    """The target's name goes into a URL of the admin API: no name may make that step fail."""
+    create = next(t for t in TARGETS if t.handler == "Create")
+    probe.check(create, Request(json.dumps({**JOB, "service": name}).encode()))
