@@ -20,6 +20,7 @@ from common.ingress import Admin
 from .checker import stamp
 
 KAFKA_SECONDS = 30.0  # for a batch to go through Restate's consumer and the handlers
+MAX_RECORD = 3 << 20  # record values sent; the topics and the producer allow 4 MiB with the key
 
 
 def kafka_key(key: bytes | None) -> str:
