@@ -1,64 +1,89 @@
-"""``patterns bench``: it measures real work, checks every answer, and reports what it measured.
+"""``patterns bench``: it measures real work against the floor, checks what the work did, and
+reports it in a table, a JSON file and a chart.
 
 Nothing here asserts a speed: the benchmark is how speed is measured, outside the tests.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import subprocess
 import sys
+from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from common.ingress import Ingress
-from toolkit.bench import SCENARIOS, Call, Scenario, measure
-from toolkit.testing import Harness
+from toolkit.bench.runner import Bench
+from toolkit.bench.scenarios import SCENARIOS
 
 pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parents[1]
+PATTERNS = str(Path(sys.executable).with_name("patterns"))
 
 
-def test_bench_runs_every_scenario_on_its_own_server_and_writes_the_results(tmp_path: Path) -> None:
-    out = tmp_path / "results.json"
-    patterns = str(Path(sys.executable).with_name("patterns"))
-    command = [
-        patterns,
-        "bench",
-        "--requests",
-        "24",
+def test_bench_runs_scenarios_against_the_floor_and_writes_the_results(tmp_path: Path) -> None:
+    out = tmp_path / "results"
+    command = [PATTERNS, "bench", "rpc", "saga-compensate", "fanout-10", "--requests", "24"]
+    command += [
         "--concurrency",
         "4",
         "--warmup",
         "2",
-        "--json",
+        "--out",
         str(out),
+        "--markdown",
+        str(tmp_path / "B.md"),
     ]
-    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout + done.stderr
-    results = json.loads(out.read_text())
-    assert [r["scenario"] for r in results] == list(SCENARIOS)
-    for r in results:
-        assert (r["requests"], r["concurrency"], r["errors"], r["first_error"]) == (24, 4, 0, None)
-        assert 0 < r["p50_ms"] <= r["p95_ms"] <= r["p99_ms"] <= r["max_ms"]
-        assert r["throughput"] > 0
+    report = json.loads((out / "results.json").read_text())
+    names = [r["scenario"] for r in report["results"]]
+    assert names == ["floor-object", "floor-workflow-undo", "rpc", "saga-compensate", "fanout-10"]
+    for r in report["results"]:
+        assert (r["errors"], r["first_error"]) == (0, None), r
+        assert 0 < r["p50_ms"] <= r["p99_ms"] <= r["max_ms"] and r["throughput"] > 0
         assert r["scenario"] in done.stdout
-    assert "request signing on" in done.stdout
+    rpc = report["results"][2]
+    assert (rpc["requests"], rpc["concurrency"], rpc["floor"]) == (24, 4, "floor-object")
+    assert rpc["throughput_ratio"] > 0 and {"client", "restate-server", "durablerpc"} <= set(
+        rpc["cpu_ms_per_request"]
+    )
+    assert rpc["cpu_ms_per_request"]["restate-server"] > 0 and rpc["rss_mib"]["durablerpc"][1] > 0
+    assert report["results"][4]["extra"]["parts"] == 10
+    assert report["versions"]["restate-server"] and report["machine"]["cores"]
+    assert (out / "chart.png").read_bytes()[:4] == b"\x89PNG"
+    assert "uv run patterns bench rpc saga-compensate" in (tmp_path / "B.md").read_text()
 
 
-def test_wrong_answers_and_refusals_count_as_errors(harness: Harness, ingress: Ingress) -> None:
-    harness.service("durablerpc")
+@pytest.fixture(scope="module")
+def bench(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bench]:
+    runner = Bench(tmp_path_factory.mktemp("bench"), warmup=0)
+    runner.start()
+    yield runner
+    runner.close()
+
+
+def test_answers_the_scenario_does_not_expect_are_errors(bench: Bench) -> None:
+    refused = replace(SCENARIOS["rpc"], name="refused", expect=frozenset({500}), check=None)
+    result = bench.run(refused, requests=6, concurrency=2)
+    assert result.errors == 6 and result.first_error == "6 answers 200"
+
+
+def test_work_the_check_does_not_find_is_an_error(bench: Bench, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("toolkit.bench.runner.SETTLE_SECONDS", 1.0)
     rpc = SCENARIOS["rpc"]
-    wrong = Scenario("wrong", "durablerpc", "answers never right", rpc.call, lambda answer: False)
-    result = asyncio.run(measure(harness.server.ingress_url, wrong, requests=6, concurrency=2, warmup=0))
-    assert result.errors == 6 and result.first_error == "wrong answer: True"
-    together = Scenario("together", "durablerpc", "", rpc.call, rpc.right, all_right=lambda answers: False)
-    result = asyncio.run(measure(harness.server.ingress_url, together, requests=3, concurrency=1, warmup=0))
-    assert result.errors == 1 and "together are wrong" in str(result.first_error)
-    refused = Scenario("refused", "durablerpc", "", lambda run, i: Call("NoSuchService", "Run"), rpc.right)
-    result = asyncio.run(measure(harness.server.ingress_url, refused, requests=2, concurrency=1, warmup=0))
-    assert result.errors == 2 and str(result.first_error).startswith("RuntimeError: 404")
-    assert ingress.call("ProductService", "Reserve", key="bench-check") is True
+    nowhere = replace(rpc, name="nowhere", requests=lambda run, n: rpc.requests(f"other-{run}", n))
+    result = bench.run(nowhere, requests=4, concurrency=2)
+    assert result.errors == 1 and "0 of 4 objects have reserved = True" in str(result.first_error)
+
+
+def test_the_python_client_measures_when_h2load_is_not_there(
+    bench: Bench, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATTERNS_BENCH_GENERATOR", "python")
+    result = bench.run(SCENARIOS["rpc"], requests=8, concurrency=2)
+    assert (result.generator, result.errors, result.requests) == ("python", 0, 8)
+    assert result.cpu_ms_per_request["client"] > 0

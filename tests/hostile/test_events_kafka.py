@@ -97,6 +97,18 @@ record_keys = st.one_of(
 )
 
 
+def batches(feed: Feed) -> st.SearchStrategy[list[tuple[str | bytes | None, bytes | None]]]:
+    """Up to four records with hostile keys and values; built once per feed, so that every
+    example draws from the same strategy objects."""
+    values = (bodies(feed.valid("hostile")).map(lambda b: b if b else None) | bodies(None)).filter(
+        lambda v: v is None or len(v) <= MAX_RECORD  # 1 MiB of emoji is 4 MiB: past the producer's limit
+    )
+    return st.lists(st.tuples(record_keys, values), min_size=1, max_size=4)
+
+
+BATCHES = {feed.subscription.topic: batches(feed) for feed in FEEDS}
+
+
 def concrete(key: str | bytes | None, main: str) -> bytes | None:
     if isinstance(key, str):
         size = int(key[5:]) if key.startswith("size-") else 0
@@ -109,12 +121,7 @@ def concrete(key: str | bytes | None, main: str) -> bytes | None:
 @given(data=st.data())
 def test_no_record_wedges_a_key(probe: Probe, letters: LetterBox, feed: Feed, data: st.DataObject) -> None:
     main = f"kafka-{time.time_ns()}"
-    record_values = (bodies(feed.valid("hostile")).map(lambda b: b if b else None) | bodies(None)).filter(
-        lambda v: v is None or len(v) <= MAX_RECORD  # 1 MiB of emoji is 4 MiB: past the producer's limit
-    )
-    drawn = data.draw(
-        st.lists(st.tuples(record_keys, record_values), min_size=1, max_size=4), label="records"
-    )
+    drawn = data.draw(BATCHES[feed.subscription.topic], label="records")
     records = [(concrete(k, main), v) for k, v in drawn]
     keys = list(dict.fromkeys([r[0] for r in records] + [main.encode()]))
     markers = {kafka_key(k): f"valid-{i}-{time.time_ns()}" for i, k in enumerate(keys)}

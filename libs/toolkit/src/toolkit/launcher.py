@@ -92,9 +92,13 @@ class ServiceProcess:
         env: dict[str, str] | None = None,
         log_path: Path | None = None,
         fakes_db: Path | None = None,
+        pattern: Pattern[Any] | None = None,
+        argv: list[str] | None = None,
     ) -> None:
+        """``pattern`` and ``argv`` serve something that is not an installed pattern (the
+        benchmark's floor): its ``Pattern`` and the command that serves it."""
         self.name = name
-        self.pattern = load_pattern(name)
+        self.pattern = pattern or load_pattern(name)
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
         self.ledger_path = fakes_db or workdir / "fakes.sqlite"
@@ -102,7 +106,7 @@ class ServiceProcess:
         self.env = {**os.environ, **own, **(env or {})}
         serve = Path(sys.executable).with_name("serve")
         self.process = ManagedProcess(
-            name, [str(serve), name], log_path=log_path or workdir / "service.log", env=self.env
+            name, argv or [str(serve), name], log_path=log_path or workdir / "service.log", env=self.env
         )
 
     def health(self) -> dict[str, object] | None:

@@ -1,0 +1,47 @@
+"""CPU and memory of the processes a scenario runs on: the server and each service.
+
+A process is followed with its whole tree (a service's ``serve`` and anything it started), so
+what a scenario costs is the difference of two snapshots: CPU seconds (user + system) and RSS.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import psutil
+
+MIB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Usage:
+    cpu_seconds: float
+    rss_mib: float
+
+
+def usage(pid: int) -> Usage:
+    """The CPU time and RSS of ``pid`` and all its descendants (what has exited is not counted)."""
+    try:
+        root = psutil.Process(pid)
+        tree = [root, *root.children(recursive=True)]
+    except psutil.Error:
+        return Usage(0.0, 0.0)
+    cpu = rss = 0.0
+    for process in tree:
+        try:
+            times = process.cpu_times()
+            cpu += times.user + times.system
+            rss += process.memory_info().rss
+        except psutil.Error:
+            continue
+    return Usage(cpu, rss / MIB)
+
+
+def snapshot(processes: Mapping[str, int]) -> dict[str, Usage]:
+    """``usage`` of each named process."""
+    return {name: usage(pid) for name, pid in processes.items()}
+
+
+def cores() -> int:
+    return psutil.cpu_count() or 1

@@ -1,0 +1,333 @@
+"""What people read of a benchmark run (a model.Report): the terminal table, the JSON file a later
+run is compared with, the chart and the text of BENCHMARKS.md. Every number comes from the report;
+nothing here measures."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import asdict, fields
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from toolkit.bench.model import Report, Result, Target
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+SERVER = "restate-server"
+FLAG_NOTE = "! the client used more than a quarter of the machine: it may have set the pace, not the server"
+_COLUMNS = (
+    "scenario",
+    "gen",
+    "reqs",
+    "in flight",
+    "err",
+    "req/s",
+    "p50 ms",
+    "p99 ms",
+    "floor x",
+    "+p50 ms",
+    "client",
+    "server",
+    "svcs",
+    "!",
+)
+_LEGEND = (
+    "floor x: throughput / its floor's; +p50 ms: p50 - its floor's; client, server, svcs: CPU ms per request"
+)
+_STATUS = {True: "met", False: "not met", None: "not measured"}
+_MARK = {True: "✅", False: "❌", None: "—"}
+
+
+def _num(value: float) -> str:
+    """A number with the decimals that matter at its size; '-' when not measured (NaN)."""
+    if not math.isfinite(value):
+        return "-"
+    if abs(value) < 10:
+        return f"{value:.2f}"
+    return f"{value:.1f}" if abs(value) < 100 else f"{value:.0f}"
+
+
+def _ratio(value: float | None) -> str:
+    return "" if value is None else f"{value:.2f}x" if math.isfinite(value) else "-"
+
+
+def _extra(value: float) -> str:
+    """Counts (parts, events) without decimals, measurements as _num writes them."""
+    return str(int(value)) if float(value).is_integer() else _num(value)
+
+
+def _row(result: Result) -> list[str]:
+    cpu = result.cpu_ms_per_request
+    services = [ms for name, ms in cpu.items() if name not in ("client", SERVER)]
+    over = result.p50_over_floor_ms
+    return [
+        result.scenario,
+        result.generator,
+        str(result.requests),
+        str(result.concurrency),
+        str(result.errors),
+        _num(result.throughput),
+        _num(result.p50_ms),
+        _num(result.p99_ms),
+        _ratio(result.throughput_ratio),
+        "" if over is None else f"{over:+.1f}" if math.isfinite(over) else "-",
+        _num(cpu["client"]) if "client" in cpu else "",
+        _num(cpu[SERVER]) if SERVER in cpu else "",
+        _num(sum(services)) if services else "",
+        "!" if result.client_flagged else "",
+    ]
+
+
+def _notes(report: Report) -> list[str]:
+    """The lines under a results table: the flag's footnote, extra metrics and first errors."""
+    lines = [FLAG_NOTE] if any(r.client_flagged for r in report.results) else []
+    for r in report.results:
+        if r.extra:
+            lines.append(f"{r.scenario}: " + " ".join(f"{k}={_extra(v)}" for k, v in r.extra.items()))
+    lines += [f"{r.scenario}: first error: {r.first_error}" for r in report.results if r.first_error]
+    return lines
+
+
+def table(report: Report) -> str:
+    """The run as a terminal table, one row per result, then its notes and the targets."""
+    rows = [list(_COLUMNS), *(_row(r) for r in report.results)]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    cells = [
+        [c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True))]
+        for row in rows
+    ]
+    lines = ["  ".join(row).rstrip() for row in cells]
+    lines += ["", _LEGEND, *_notes(report)]
+    if report.targets:
+        lines += ["", "targets:"]
+        lines += [f"  {_STATUS[t.met]:<12}  {t.name}: {t.detail}" for t in report.targets]
+    return "\n".join(lines) + "\n"
+
+
+def _finite(value: Any) -> Any:
+    """The value with every non-finite float as None, since JSON has no NaN."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
+
+
+def write_json(report: Report, path: Path) -> None:
+    """The report as indented JSON, non-finite numbers as null (JSON has no NaN)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(_finite(asdict(report)), indent=2, allow_nan=False) + "\n")
+
+
+def _float(value: float | None) -> float:
+    return math.nan if value is None else float(value)
+
+
+def _result(data: dict[str, Any]) -> Result:
+    """A Result from its JSON form: null back to NaN where a float is required (an optional float
+    such as throughput_ratio stays None), lists back to the tuples of rss_mib."""
+    for f in fields(Result):
+        if f.type == "float":
+            data[f.name] = _float(data[f.name])
+    data["cpu_ms_per_request"] = {k: _float(v) for k, v in data["cpu_ms_per_request"].items()}
+    data["extra"] = {k: _float(v) for k, v in data["extra"].items()}
+    data["rss_mib"] = {k: (_float(a), _float(b)) for k, (a, b) in data["rss_mib"].items()}
+    return Result(**data)
+
+
+def read_json(path: Path) -> Report:
+    """The report write_json wrote."""
+    data = json.loads(path.read_text())
+    data["results"] = [_result(r) for r in data["results"]]
+    data["targets"] = [Target(**t) for t in data["targets"]]
+    return Report(**data)
+
+
+def _empty(ax: Axes, title: str, note: str) -> None:
+    ax.set_title(title)
+    ax.text(0.5, 0.5, note, ha="center", va="center", transform=ax.transAxes, color="grey")
+    ax.set_axis_off()
+
+
+def _log(ax: Axes, *, x: bool) -> None:
+    """A log scale labelled with plain numbers (5, 20, 300) rather than powers of ten."""
+    from matplotlib.ticker import LogFormatter
+
+    (ax.set_xscale if x else ax.set_yscale)("log")
+    axis = ax.xaxis if x else ax.yaxis
+    axis.set_major_formatter(LogFormatter())
+    axis.set_minor_formatter(LogFormatter())
+
+
+def _throughput(ax: Axes, results: list[Result]) -> None:
+    title = "(a) throughput, and its ratio to the floor"
+    if not results:
+        return _empty(ax, title, "no results")
+    colours = ["tab:grey" if r.group == "floor" else "tab:blue" for r in results]
+    values = [r.throughput if math.isfinite(r.throughput) else 0.0 for r in results]
+    bars = ax.barh(range(len(results)), values, color=colours)
+    labels = ["floor" if r.group == "floor" else _ratio(r.throughput_ratio) for r in results]
+    ax.bar_label(bars, labels=labels, padding=3)
+    ax.set_yticks(range(len(results)), [r.scenario for r in results])
+    ax.invert_yaxis()
+    ax.margins(x=0.15)
+    ax.set(title=title, xlabel="per second (grey: the floors)")
+
+
+def _latency(ax: Axes, results: list[Result]) -> None:
+    title = "(b) latency: p50 (dots) and p99 (diamonds)"
+    shown = [r for r in results if math.isfinite(r.p50_ms) and r.p50_ms > 0]
+    if not shown:
+        return _empty(ax, title, "no latencies measured")
+    y = list(range(len(shown)))
+    p50, p99 = [r.p50_ms for r in shown], [r.p99_ms for r in shown]
+    ax.hlines(y, p50, p99, color="lightgrey")
+    ax.scatter(p50, y, label="p50", zorder=3)
+    ax.scatter(p99, y, label="p99", marker="D", zorder=3)
+    _log(ax, x=True)
+    ax.set_yticks(y, [r.scenario for r in shown])
+    ax.invert_yaxis()
+    ax.set(title=title, xlabel="ms (log)")
+
+
+def _fanout(ax: Axes, results: list[Result]) -> None:
+    title = "(c) fan-out: wall time against parts"
+    series: dict[str, list[Result]] = {}
+    for r in results:
+        if "parts" in r.extra and "wall_ms" in r.extra:
+            series.setdefault(r.pattern, []).append(r)
+    if not series:
+        return _empty(ax, title, "no fan-out results (parts, wall_ms) in this run")
+    for pattern, rs in series.items():
+        rs.sort(key=lambda r: r.extra["parts"])
+        ax.plot([r.extra["parts"] for r in rs], [r.extra["wall_ms"] for r in rs], marker="o", label=pattern)
+        ideal = [r for r in rs if "slowest_part_ms" in r.extra]
+        if ideal:
+            xs, ys = [r.extra["parts"] for r in ideal], [r.extra["slowest_part_ms"] + 150 for r in ideal]
+            ax.plot(xs, ys, linestyle="--", color="grey", label="ideal: slowest subtask + 150 ms")
+    _log(ax, x=True)
+    _log(ax, x=False)
+    ax.set(title=title, xlabel="parts (log)", ylabel="wall ms (log)")
+    ax.legend()
+
+
+def _sweep(ax: Axes, results: list[Result]) -> None:
+    title = "(d) concurrency sweep: throughput (solid) and p50 (dashed)"
+    series: dict[str, list[Result]] = {}
+    for r in results:
+        series.setdefault(r.scenario.rsplit("-c", 1)[0], []).append(r)
+    if not series:
+        return _empty(ax, title, "no concurrency sweep in this run")
+    right = ax.twinx()
+    for i, (prefix, rs) in enumerate(sorted(series.items())):
+        rs.sort(key=lambda r: r.concurrency)
+        xs = [r.concurrency for r in rs]
+        ax.plot(xs, [r.throughput for r in rs], marker="o", color=f"C{i}", label=f"{prefix} req/s")
+        right.plot(xs, [r.p50_ms for r in rs], marker="s", ls="--", color=f"C{i}", label=f"{prefix} p50")
+    ax.set_xscale("log", base=2)
+    ticks = sorted({r.concurrency for r in results})
+    ax.set_xticks(ticks, [str(t) for t in ticks])
+    ax.set(title=title, xlabel="requests in flight", ylabel="per second")
+    right.set_ylabel("p50 ms")
+    handles, labels = ax.get_legend_handles_labels()
+    more, more_labels = right.get_legend_handles_labels()
+    ax.legend(handles + more, labels + more_labels, loc="upper left")
+
+
+def write_chart(report: Report, path: Path) -> None:
+    """The run as a PNG of four panels: throughput against the floor, latency, fan-out growth and
+    the concurrency sweep. matplotlib is imported here so that the rest of the toolkit runs
+    without it."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(14, 10), layout="constrained")
+    FigureCanvasAgg(fig)
+    (a, b), (c, d) = fig.subplots(2, 2)
+    main = [r for r in report.results if r.group != "sweep"]
+    _throughput(a, main)
+    _latency(b, main)
+    _fanout(c, main)
+    _sweep(d, [r for r in report.results if r.group == "sweep"])
+    m, v = report.machine, report.versions
+    fig.suptitle(
+        f"patterns bench: {m.get('cores', '?')} cores, {m.get('memory', '?')} memory, "
+        f"restate-server {v.get(SERVER, '?')}, {report.started}",
+        fontsize=14,
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def _markdown(rows: Sequence[Sequence[str]], text_columns: int = 2) -> list[str]:
+    """A Markdown table; the first ``text_columns`` are left-aligned, the numbers right-aligned."""
+    rule = "|" + "|".join("---" if i < text_columns else "---:" for i in range(len(rows[0]))) + "|"
+    lines = ["| " + " | ".join(row) + " |" for row in rows]
+    return [lines[0], rule, *lines[1:]]
+
+
+def _tuning(report: Report, before: Report, tuning: Sequence[tuple[str, str]]) -> list[str]:
+    earlier = {r.scenario: r for r in before.results}
+    pairs = [(earlier[r.scenario], r) for r in report.results if r.scenario in earlier]
+    rows = [["scenario", "throughput (/s) before → after", "p50 (ms) before → after"]]
+    rows += [
+        [
+            r.scenario,
+            f"{_num(old.throughput)} → {_num(r.throughput)}",
+            f"{_num(old.p50_ms)} → {_num(r.p50_ms)}",
+        ]
+        for old, r in pairs
+    ]
+    lines = ["", "## Tuning: before and after", "", f"Before: `{before.command}` ({before.started}).", ""]
+    lines += _markdown(rows, text_columns=1)
+    if tuning:
+        lines += ["", *(f"- **{change}**: {effect}" for change, effect in tuning)]
+    return lines
+
+
+_SUMMARY = (
+    "`patterns bench` measures the throughput, latency and CPU per request of each pattern's handlers "
+    "through the Restate ingress. The floor is measured in the same run on the same machine: a trivial "
+    "Restate service handler, a trivial virtual-object get/set, and the same trivial handler served by "
+    "Hypercorn directly, without Restate. Every scenario is reported as a ratio to its floor, so the "
+    "numbers say what a pattern costs on top of Restate rather than how fast this machine is. The load "
+    "generator is h2load where it is installed (the generator column says which one ran); the client's "
+    "own CPU is reported per request, and runs where the client used more than a quarter of the machine "
+    "are flagged with `!`, since there the client may have set the pace."
+)
+
+
+def benchmarks_md(
+    report: Report,
+    before: Report | None = None,
+    tuning: Sequence[tuple[str, str]] = (),
+    chart: str = "bench-results/chart.png",
+) -> str:
+    """The text of BENCHMARKS.md for the run; with ``before``, a before/after section for the
+    scenarios both runs have, and the changes made between them (``tuning``: change, effect)."""
+    lines = ["# Benchmarks", "", _SUMMARY, ""]
+    lines += ["- Machine: " + ", ".join(f"{k} {v}" for k, v in report.machine.items())]
+    lines += ["- Versions: " + ", ".join(f"{k} {v}" for k, v in report.versions.items())]
+    lines += [f"- Command: `{report.command}`", f"- Date: {report.started}", "", "## Results", ""]
+    lines += _markdown([list(_COLUMNS), *(_row(r) for r in report.results)])
+    lines += ["", _LEGEND + ".", ""]
+    lines += [f"- `{r.scenario}`: {r.what}" for r in report.results]
+    notes = _notes(report)
+    if notes:
+        lines += ["", *(f"- {n}" for n in notes)]
+    if report.targets:
+        lines += ["", "## Targets", "", "| | target | detail |", "|---|---|---|"]
+        lines += [f"| {_MARK[t.met]} | {_cell(t.name)} | {_cell(t.detail)} |" for t in report.targets]
+    lines += ["", "## Chart", "", f"![throughput, latency, fan-out and concurrency sweep]({chart})"]
+    if before is not None:
+        lines += _tuning(report, before, tuning)
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,184 @@
+"""Runs scenarios on one Restate server and turns what the load generator measured into results.
+
+The server, the floor service and the direct Hypercorn server start once; each pattern's
+service starts with the settings its scenario asks for (``Harness.service``). Around each batch
+the CPU and RSS of the server and of the scenario's service are read, so every result says what
+a request cost each process, the client's own included.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+from common.fakes import Ledger
+from common.ingress import Admin
+from toolkit.bench import floor
+from toolkit.bench.direct import DirectServer
+from toolkit.bench.load import generate
+from toolkit.bench.meter import Usage, cores, snapshot
+from toolkit.bench.model import Load, Result, percentile
+from toolkit.bench.scenarios import SCENARIOS, Scenario
+from toolkit.infra.paths import free_port
+from toolkit.launcher import ServiceProcess
+from toolkit.testing.harness import Harness
+
+SETTLE_SECONDS = 120.0  # for one-way work (sends, reminder chains) to finish after the batch
+CLIENT_SHARE = 0.25  # of the machine: more and the client, not the server, may be the limit
+SERVER = "restate-server"
+
+
+class Bench:
+    def __init__(self, workdir: Path, *, warmup: int = 20) -> None:
+        self.workdir = workdir
+        self.warmup = warmup
+        self.harness = Harness(workdir)
+        self.admin: Admin = self.harness.admin
+        self.ingress = self.harness.server.ingress_url
+        self.floor = ServiceProcess(
+            floor.NAME,
+            port=free_port(),
+            link=self.harness.link,
+            workdir=workdir / "floor",
+            env={"LOG_LEVEL": "WARNING"},
+            pattern=floor.PATTERN,
+            argv=[sys.executable, "-m", "toolkit.bench.floor"],
+        )
+        self.direct = DirectServer(free_port(), workdir / "direct.log")
+        self.current = SCENARIOS["floor-service"]
+        self.results: list[Result] = []
+        self.batch_started = 0.0  # epoch seconds
+
+    def start(self) -> None:
+        self.floor.start()
+        self.floor.wait_healthy()
+        self.floor.register(self.admin)
+        self.direct.start()
+
+    def close(self) -> None:
+        self.direct.stop()
+        self.floor.stop()
+        self.harness.close()
+
+    # -- what the checks use -----------------------------------------------------------------
+    def ledger(self, pattern: str) -> Ledger:
+        return self.harness.service(pattern, **self._env(self.current)).ledger
+
+    def settle(self, count: Callable[[], int], want: int) -> int:
+        """``count()`` once it reaches ``want``, or its last value after ``SETTLE_SECONDS``."""
+        deadline = time.monotonic() + SETTLE_SECONDS
+        got = count()
+        while got < want and time.monotonic() < deadline:
+            time.sleep(0.2)
+            got = count()
+        return got
+
+    def drained(self, service: str, load: Load) -> list[str]:
+        """No invocation of ``service`` is still running, suspended or backing off."""
+        sql = (
+            "SELECT count(*) AS n FROM sys_invocation"
+            f" WHERE target_service_name = '{service}' AND status != 'completed'"
+        )
+        left = -self.settle(lambda: -int(self.admin.query(sql)[0]["n"]), 0)
+        return [] if left == 0 else [f"{service}: {left} invocations still not completed"]
+
+    # -- running -----------------------------------------------------------------------------
+    def _env(self, scenario: Scenario) -> dict[str, str]:
+        return {"LOG_LEVEL": "WARNING", **scenario.env}
+
+    def processes(self, scenario: Scenario) -> dict[str, int]:
+        if scenario.base == "direct":
+            assert self.direct.pid is not None
+            return {"hypercorn": self.direct.pid}
+        if scenario.pattern == floor.NAME:
+            service = self.floor.process.pid
+        else:
+            service = self.harness.service(scenario.pattern, **self._env(scenario)).process.pid
+        assert service is not None and self.harness.server.process.pid is not None
+        return {SERVER: self.harness.server.process.pid, scenario.pattern: service}
+
+    def run(self, scenario: Scenario, requests: int, concurrency: int) -> Result:
+        self.current = scenario
+        if scenario.custom is not None:
+            result = scenario.custom(self, scenario)
+            self.results.append(result)
+            return result
+        n = max(1, round(requests * scenario.share))
+        concurrency = scenario.concurrency or concurrency
+        processes = self.processes(scenario)
+        base = self.direct.url if scenario.base == "direct" else self.ingress
+        workdir = self.workdir / "load" / scenario.name
+        workdir.mkdir(parents=True, exist_ok=True)
+        if self.warmup:  # connections, deployment discovery, first-call paths
+            generate(
+                base, scenario.requests(f"warmup-{uuid.uuid4().hex[:8]}", self.warmup), concurrency, workdir
+            )
+        run = f"{scenario.name}-{uuid.uuid4().hex[:10]}"
+        batch = scenario.requests(run, n)
+        before = snapshot(processes)
+        self.batch_started = time.time()
+        load = generate(base, batch, concurrency, workdir)
+        after = snapshot(processes)
+        problems = [
+            f"{count} answers {status or 'missing'}"
+            for status, count in sorted(load.statuses.items())
+            if status not in scenario.expect
+        ]
+        problems += load.errors[:1] if problems else []
+        found = scenario.check(self, run, n, load) if scenario.check is not None and not problems else []
+        result = summarize(scenario, n, concurrency, load, before, after, problems + found)
+        result.errors += len(found)
+        self.results.append(result)
+        return result
+
+
+def summarize(
+    scenario: Scenario,
+    n: int,
+    concurrency: int,
+    load: Load,
+    before: dict[str, Usage],
+    after: dict[str, Usage],
+    problems: list[str],
+) -> Result:
+    expected = sum(count for status, count in load.statuses.items() if status in scenario.expect)
+    ms = sorted(load.latencies_ms)
+    cpu = {name: 1000 * (after[name].cpu_seconds - before[name].cpu_seconds) / n for name in after}
+    cpu["client"] = 1000 * load.client_cpu_seconds / n
+    share = load.client_cpu_seconds / (cores() * load.seconds) if load.seconds else 0.0
+    return Result(
+        scenario=scenario.name,
+        pattern=scenario.pattern,
+        what=scenario.what,
+        group=scenario.group,
+        generator=load.generator,
+        requests=n,
+        concurrency=concurrency,
+        errors=n - expected,
+        seconds=round(load.seconds, 3),
+        throughput=round(expected / load.seconds, 1) if load.seconds else 0.0,
+        p50_ms=round(percentile(ms, 0.50), 2),
+        p95_ms=round(percentile(ms, 0.95), 2),
+        p99_ms=round(percentile(ms, 0.99), 2),
+        max_ms=round(ms[-1], 2) if ms else float("nan"),
+        floor=scenario.floor,
+        cpu_ms_per_request={k: round(v, 3) for k, v in cpu.items()},
+        client_machine_share=round(share, 3),
+        client_flagged=share > CLIENT_SHARE,
+        rss_mib={k: (round(before[k].rss_mib, 1), round(after[k].rss_mib, 1)) for k in after},
+        first_error=problems[0] if problems else None,
+    )
+
+
+def compare(results: list[Result]) -> None:
+    """Set each result's ratio to its floor, measured in the same run."""
+    floors = {r.scenario: r for r in results if r.group == "floor"}
+    for result in results:
+        base = floors.get(result.floor or "")
+        if base is None or not base.throughput:
+            continue
+        result.throughput_ratio = round(result.throughput / base.throughput, 3)
+        result.p50_over_floor_ms = round(result.p50_ms - base.p50_ms, 2)

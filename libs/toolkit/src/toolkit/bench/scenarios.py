@@ -1,0 +1,287 @@
+"""What the benchmark runs: the floor, every pattern's main path, and the sweeps.
+
+A load scenario is a batch of requests (built from a run id, so every run uses fresh keys), the
+services it needs with their settings (no delays, no injected failures), the statuses it
+expects, and a check afterwards of what the requests did, read from the server's state (admin
+SQL) and the fakes' ledgers: where the load generator cannot check answers, that check does.
+A custom scenario drives its own load (fan-out wall time, say) and returns its result.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from toolkit.bench import growth
+from toolkit.bench.floor import NAME as FLOOR
+from toolkit.bench.model import Load, Request, Result
+
+if TYPE_CHECKING:
+    from toolkit.bench.runner import Bench
+
+JSON = (("content-type", "application/json"),)
+Check = Callable[["Bench", str, int, Load], list[str]]
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    pattern: str  # the service member it needs, or the floor
+    what: str
+    requests: Callable[[str, int], list[Request]]  # (run id, how many) -> the batch
+    env: dict[str, str] = field(default_factory=dict)  # the service's settings for this scenario
+    expect: frozenset[int] = frozenset({200})
+    check: Check | None = None  # problems found afterwards
+    floor: str | None = "floor-service"
+    group: str = "pattern"
+    base: str = "ingress"  # or "direct": Hypercorn without Restate
+    share: float = 1.0  # of --requests (scenarios whose requests are long run fewer)
+    concurrency: int | None = None  # fixed (sweeps); None: --concurrency
+    custom: Callable[[Bench, Scenario], Result] | None = None  # drives its own load
+
+
+def body(value: object) -> bytes:
+    return json.dumps(value).encode()
+
+
+def each(path: Callable[[str, int], str], value: object = None) -> Callable[[str, int], list[Request]]:
+    """``n`` POSTs, one per path, all with the same body (so h2load can send them)."""
+    data, headers = (b"", ()) if value is None else (body(value), JSON)
+    return lambda run, n: [Request(path(run, i), data, headers) for i in range(n)]
+
+
+def effects(api: str, op: str, *, keyed: bool = True) -> Check:
+    """The fake ``api`` recorded one new ``op`` effect per request (waits for them: one-way sends
+    finish after their answer). ``keyed``: the effect's key holds the run id; otherwise every
+    effect recorded since the batch started counts (its warm-up was over by then)."""
+
+    def check(bench: Bench, run: str, n: int, load: Load) -> list[str]:
+        ledger = bench.ledger(bench.current.pattern)
+        want = n
+
+        def count() -> int:
+            found = ledger.effects(api, op)
+            return sum(run in e.key if keyed else e.at >= bench.batch_started for e in found)
+
+        got = bench.settle(count, want)
+        return [] if got == want else [f"{api}.{op}: {got} effects for {n} requests, expected {want}"]
+
+    return check
+
+
+def states(service: str, name: str, value: object) -> Check:
+    """Every request's object (key ``{run}-{i}``) holds ``name`` = ``value``."""
+
+    def check(bench: Bench, run: str, n: int, load: Load) -> list[str]:
+        sql = (
+            f"SELECT count(*) AS n FROM state WHERE service_name = '{service}' AND key = '{name}'"
+            f" AND service_key LIKE '{run}-%' AND value_utf8 = '{json.dumps(value)}'"
+        )
+        got = bench.settle(lambda: int(bench.admin.query(sql)[0]["n"]), n)
+        return [] if got == n else [f"{service}: {got} of {n} objects have {name} = {value!r}"]
+
+    return check
+
+
+def all_of(*checks: Check) -> Check:
+    return lambda bench, run, n, load: [p for c in checks for p in c(bench, run, n, load)]
+
+
+NO_SAGA_FAULTS = {
+    "SAGAS_API_SECONDS": "0",
+    **{
+        f"SAGAS_{api}__{kind}__MODE": "off"
+        for api in ("FLIGHTS", "CARS", "PAYMENT")
+        for kind in ("DECLINE", "FAILURE")
+    },
+}
+DECLINE = {**NO_SAGA_FAULTS, "SAGAS_PAYMENT__DECLINE__MODE": "first", "SAGAS_PAYMENT__DECLINE__FIRST": "1"}
+SAGA_DONE = (("flights", "confirm"), ("cars", "confirm"), ("payments", "charge"))
+SAGA_UNDONE = (("flights", "cancel"), ("cars", "cancel"), ("payments", "refund"))
+BOOKING = {
+    "flights": {"flight_id": "LH123", "passenger_name": "Ann"},
+    "car": {"pickup_location": "Airport", "rental_date": "2024-12-16"},
+    "payment_info": {"card_number": "4111111111111111", "amount": 100},
+}
+PAYMENT_FAILED = {
+    "type": "invoice.payment_failed",
+    "created": 1_700_000_000,
+    "data": {"id": "in", "customer": "cus"},
+}
+
+
+def _floors() -> list[Scenario]:
+    noop = each(lambda run, i: f"/BenchFloor/Noop?run={run}&i={i}")
+    return [
+        Scenario(
+            "floor-service",
+            FLOOR,
+            "a trivial service handler through Restate",
+            noop,
+            group="floor",
+            floor=None,
+        ),
+        Scenario(
+            "floor-object",
+            FLOOR,
+            "a trivial virtual object: get and set one counter, a new key per request",
+            each(lambda run, i: f"/BenchCounter/{run}-{i}/Touch"),
+            check=states("BenchCounter", "count", 1),
+            group="floor",
+            floor=None,
+        ),
+        Scenario(
+            "floor-direct",
+            FLOOR,
+            "the trivial handler on Hypercorn alone, without Restate",
+            noop,
+            group="floor",
+            floor=None,
+            base="direct",
+        ),
+        Scenario(
+            "floor-workflow",
+            FLOOR,
+            "a bare workflow of three durable steps",
+            each(lambda run, i: f"/BenchTrip/{run}-{i}/Run", {"undo": False}),
+            group="floor",
+            floor=None,
+        ),
+        Scenario(
+            "floor-workflow-undo",
+            FLOOR,
+            "a bare workflow of three steps and three undo steps, then a terminal error",
+            each(lambda run, i: f"/BenchTrip/{run}-{i}/Run", {"undo": True}),
+            expect=frozenset({409}),
+            group="floor",
+            floor=None,
+        ),
+    ]
+
+
+def _patterns() -> list[Scenario]:
+    return [
+        Scenario(
+            "rpc",
+            "durablerpc",
+            "ProductService/Reserve, a new product each time",
+            each(lambda run, i: f"/ProductService/{run}-{i}/Reserve"),
+            check=states("ProductService", "reserved", True),
+            floor="floor-object",
+        ),
+        Scenario(
+            "rpc-one-object",
+            "durablerpc",
+            "ProductService/Reserve on one product: the calls queue up behind each other",
+            each(lambda run, i: f"/ProductService/{run}-one/Reserve"),
+            check=lambda bench, run, n, load: states("ProductService", "reserved", True)(
+                bench, f"{run}-one", 1, load
+            ),
+            floor="floor-object",
+        ),
+        Scenario(
+            "queue-send",
+            "queue",
+            "AsyncTaskWorker/RunTask/send: accepted at once, the work runs after",
+            each(lambda run, i: "/AsyncTaskWorker/RunTask/send", {"id": "bench", "description": "work"}),
+            env={"QUEUE_WORK_SECONDS": "0"},
+            expect=frozenset({200, 202}),
+            check=lambda bench, run, n, load: bench.drained("AsyncTaskWorker", load),
+        ),
+        Scenario(
+            "upload",
+            "syncasync",
+            "DataUploadService/Run: an upload that finishes in time, the URL in the answer",
+            each(lambda run, i: f"/DataUploadService/{run}-{i}/Run"),
+            env={"SYNCASYNC_FAST_UPLOAD_SECONDS": "0", "SYNCASYNC_SLOW_SHARE": "0"},
+            check=effects("storage", "upload"),
+            floor="floor-workflow",
+        ),
+        Scenario(
+            "saga",
+            "sagas",
+            "BookingWorkflow/Run that succeeds: flight, car, payment, two confirms",
+            each(lambda run, i: f"/BookingWorkflow/{run}-{i}/Run", BOOKING),
+            env=NO_SAGA_FAULTS,
+            check=all_of(*(effects(api, op, keyed=False) for api, op in SAGA_DONE)),
+            floor="floor-workflow",
+        ),
+        Scenario(
+            "saga-compensate",
+            "sagas",
+            "BookingWorkflow/Run whose payment is declined: three compensations in reverse",
+            each(lambda run, i: f"/BookingWorkflow/{run}-{i}/Run", BOOKING),
+            env=DECLINE,
+            expect=frozenset({422}),
+            check=all_of(*(effects(api, op, keyed=False) for api, op in SAGA_UNDONE)),
+            floor="floor-workflow-undo",
+        ),
+        Scenario(
+            "actor",
+            "statefulactors",
+            "MachineOperator/SetUp with no transition time, a new machine each time",
+            each(lambda run, i: f"/MachineOperator/{run}-{i}/SetUp"),
+            env={"STATEFULACTORS_TRANSITION_SECONDS": "0", "STATEFULACTORS_FAILURE__MODE": "off"},
+            check=states("MachineOperator", "status", "UP"),
+            floor="floor-object",
+        ),
+        Scenario(
+            "reminders",
+            "schedulingtasks",
+            "PaymentTracker/OnPaymentFailure: three reminders and an escalation, no interval",
+            each(lambda run, i: f"/PaymentTracker/{run}-{i}/OnPaymentFailure", PAYMENT_FAILED),
+            env={"SCHEDULINGTASKS_REMINDER_SECONDS": "0.001", "SCHEDULINGTASKS_EMAIL_SECONDS": "0"},
+            check=effects("escalation", "escalate"),
+            floor="floor-object",
+        ),
+        Scenario(
+            "fanout",
+            "parallelizework",
+            "FanOutWorker/Run of 8 parts with no work time",
+            each(
+                lambda run, i: f"/FanOutWorker/Run?run={run}&i={i}",
+                {"description": ",".join(f"p{n}" for n in range(8))},
+            ),
+            env={"PARALLELIZEWORK_WORK_SECONDS_MIN": "0", "PARALLELIZEWORK_WORK_SECONDS_MAX": "0"},
+            share=0.5,
+        ),
+    ]
+
+
+def _growth() -> list[Scenario]:
+    return [
+        Scenario(
+            f"fanout-{parts}",
+            "parallelizework",
+            f"FanOutWorker/Run of {parts} parts that each work {growth.WORK_SECONDS} s, one run at a time",
+            lambda run, n: [],
+            env=growth.ENV,
+            floor=None,
+            custom=growth.fanout(parts),  # type: ignore[arg-type]
+        )
+        for parts in (10, 100, 1000)
+    ]
+
+
+def _sweeps() -> list[Scenario]:
+    rpc = next(s for s in _patterns() if s.name == "rpc")
+    return [
+        Scenario(
+            f"rpc-c{c}",
+            rpc.pattern,
+            f"{rpc.what}, {c} in flight",
+            rpc.requests,
+            check=rpc.check,
+            floor="floor-object",
+            group="sweep",
+            concurrency=c,
+            share=0.5 if c < 4 else 1.0,
+        )
+        for c in (1, 4, 16, 64)
+    ]
+
+
+SCENARIOS = {s.name: s for s in [*_floors(), *_patterns(), *_growth(), *_sweeps()]}
+FLOORS = [name for name, s in SCENARIOS.items() if s.group == "floor"]

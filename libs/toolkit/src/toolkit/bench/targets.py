@@ -1,0 +1,66 @@
+"""The targets BENCHMARKS.md reports on, judged from one run's results."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from toolkit.bench.model import Result, Target
+
+SINGLE_STEP = ("rpc", "queue-send", "upload", "actor", "reminders")
+SAGAS = (("saga", "floor-workflow"), ("saga-compensate", "floor-workflow-undo"))
+
+
+def judge(results: list[Result]) -> list[Target]:
+    by = {r.scenario: r for r in results}
+    return [rule(by) for rule in RULES]
+
+
+def _single_step(by: dict[str, Result]) -> Target:
+    name = "single-step patterns >= 0.8x the floor's throughput, p50 <= the floor's + 2 ms"
+    seen = [by[s] for s in SINGLE_STEP if s in by and by[s].throughput_ratio is not None]
+    if not seen:
+        return Target(name, None, "no single-step scenario in this run")
+    met = [r for r in seen if (r.throughput_ratio or 0) >= 0.8 and (r.p50_over_floor_ms or 0) <= 2]
+    detail = ", ".join(f"{r.scenario} {r.throughput_ratio:.2f}x {r.p50_over_floor_ms:+.1f} ms" for r in seen)
+    return Target(name, len(met) == len(seen), detail)
+
+
+def _saga(by: dict[str, Result]) -> Target:
+    name = "saga p50 <= 1.7x a bare three-step workflow's, throughput >= 0.5x"
+    parts, ok = [], True
+    for saga, bare in SAGAS:
+        if saga in by and bare in by and by[bare].p50_ms and by[bare].throughput:
+            p50 = by[saga].p50_ms / by[bare].p50_ms
+            tput = by[saga].throughput / by[bare].throughput
+            ok &= p50 <= 1.7 and tput >= 0.5 and not by[saga].errors
+            parts.append(f"{saga}: p50 {p50:.2f}x, throughput {tput:.2f}x of {bare}")
+    return Target(name, ok if parts else None, "; ".join(parts) or "no saga scenario in this run")
+
+
+def _fanout(by: dict[str, Result]) -> Target:
+    name = "fan-out of 100 in <= 1.5x the slowest part + 150 ms, of 1,000 in <= 2 s"
+    parts, ok = [], True
+    for scenario, limit in (
+        ("fanout-100", lambda slowest: 1.5 * slowest + 150),
+        ("fanout-1000", lambda _: 2000.0),
+    ):
+        if scenario in by:
+            r = by[scenario]
+            bound = limit(r.extra.get("slowest_part_ms", 0.0))
+            ok &= r.extra.get("wall_ms", float("inf")) <= bound and not r.errors
+            parts.append(f"{scenario} {r.extra.get('wall_ms')} ms (limit {bound:.0f})")
+    return Target(name, ok if parts else None, ", ".join(parts) or "no fan-out growth scenario in this run")
+
+
+def _not_yet(name: str, why: str) -> Callable[[dict[str, Result]], Target]:
+    return lambda by: Target(name, None, why)
+
+
+RULES: list[Callable[[dict[str, Result]], Target]] = [
+    _single_step,
+    _saga,
+    _fanout,
+    _not_yet("Kafka -> handler >= 1,000 events/s with per-key order, p50 <= 50 ms", "no Kafka scenario yet"),
+    _not_yet("rate limiter within 2 % of the configured rate", "no rate limiter scenario yet"),
+    _not_yet("patterns up of the whole catalogue ready in <= 15 s", "not measured by the benchmark yet"),
+]
