@@ -7,8 +7,9 @@ import math
 from pathlib import Path
 from typing import Any
 
+from toolkit.bench.chart import write_chart
 from toolkit.bench.model import Report, Result, Target
-from toolkit.bench.report import benchmarks_md, read_json, table, write_chart, write_json
+from toolkit.bench.report import benchmarks_md, read_json, table, write_json
 
 
 def _result(scenario: str, group: str = "pattern", throughput: float = 900.0, **kw: Any) -> Result:

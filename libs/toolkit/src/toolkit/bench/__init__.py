@@ -22,6 +22,7 @@ import platform
 import shlex
 import sys
 import tempfile
+import time
 from importlib.metadata import version
 from pathlib import Path
 
@@ -90,6 +91,7 @@ def versions(generator: str) -> dict[str, str]:
 
 def bench(args: argparse.Namespace) -> int:
     from toolkit.bench import report as reports
+    from toolkit.bench.chart import write_chart
     from toolkit.bench.load import ensure_h2load
     from toolkit.bench.runner import Bench, compare
     from toolkit.bench.targets import judge
@@ -109,7 +111,11 @@ def bench(args: argparse.Namespace) -> int:
             for name in names:
                 scenario = SCENARIOS[name]
                 print(f"{name}: {scenario.what}", flush=True)
-                results.append(runner.run(scenario, args.requests, args.concurrency))
+                began = time.monotonic()
+                result = runner.run(scenario, args.requests, args.concurrency)
+                took = time.monotonic() - began
+                print(f"  {result.throughput}/s, p50 {result.p50_ms} ms, {result.errors} errors, {took:.0f}s")
+                results.append(result)
         finally:
             runner.close()
     compare(results)
@@ -121,7 +127,7 @@ def bench(args: argparse.Namespace) -> int:
     print(reports.table(run))
     args.out.mkdir(parents=True, exist_ok=True)
     reports.write_json(run, args.out / "results.json")
-    reports.write_chart(run, args.out / "chart.png")
+    write_chart(run, args.out / "chart.png")
     print(f"\nwrote {args.out / 'results.json'} and {args.out / 'chart.png'}")
     if args.markdown:
         before = reports.read_json(args.before) if args.before else None

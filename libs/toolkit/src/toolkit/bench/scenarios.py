@@ -71,16 +71,19 @@ def effects(api: str, op: str, *, keyed: bool = True) -> Check:
     return check
 
 
-def states(service: str, name: str, value: object) -> Check:
-    """Every request's object (key ``{run}-{i}``) holds ``name`` = ``value``."""
+def states(service: str, name: str, value: object, *, one: bool = False) -> Check:
+    """Every request's object (key ``{run}-{i}``; with ``one``, the one object ``{run}-one``)
+    holds ``name`` = ``value``."""
 
     def check(bench: Bench, run: str, n: int, load: Load) -> list[str]:
+        keys = f"= '{run}-one'" if one else f"LIKE '{run}-%'"
         sql = (
             f"SELECT count(*) AS n FROM state WHERE service_name = '{service}' AND key = '{name}'"
-            f" AND service_key LIKE '{run}-%' AND value_utf8 = '{json.dumps(value)}'"
+            f" AND service_key {keys} AND value_utf8 = '{json.dumps(value)}'"
         )
-        got = bench.settle(lambda: int(bench.admin.query(sql)[0]["n"]), n)
-        return [] if got == n else [f"{service}: {got} of {n} objects have {name} = {value!r}"]
+        want = 1 if one else n
+        got = bench.settle(lambda: int(bench.admin.query(sql)[0]["n"]), want)
+        return [] if got == want else [f"{service}: {got} of {want} objects have {name} = {value!r}"]
 
     return check
 
@@ -176,9 +179,7 @@ def _patterns() -> list[Scenario]:
             "durablerpc",
             "ProductService/Reserve on one product: the calls queue up behind each other",
             each(lambda run, i: f"/ProductService/{run}-one/Reserve"),
-            check=lambda bench, run, n, load: states("ProductService", "reserved", True)(
-                bench, f"{run}-one", 1, load
-            ),
+            check=states("ProductService", "reserved", True, one=True),
             floor="floor-object",
         ),
         Scenario(
