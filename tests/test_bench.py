@@ -17,6 +17,7 @@ import pytest
 
 from toolkit.bench.runner import Bench
 from toolkit.bench.scenarios import SCENARIOS
+from toolkit.testing import Harness
 
 pytestmark = pytest.mark.e2e
 
@@ -87,3 +88,23 @@ def test_the_python_client_measures_when_h2load_is_not_there(
     result = bench.run(SCENARIOS["rpc"], requests=8, concurrency=2)
     assert (result.generator, result.errors, result.requests) == ("python", 0, 8)
     assert result.cpu_ms_per_request["client"] > 0
+
+
+def test_a_running_stack_is_measured_with_the_scenarios_it_can_run(harness: Harness, tmp_path: Path) -> None:
+    harness.service("durablerpc")
+    command = [PATTERNS, "bench", "rpc", "queue-send", "--requests", "12", "--concurrency", "3"]
+    command += [
+        "--ingress",
+        harness.server.ingress_url,
+        "--admin",
+        harness.server.admin_url,
+        "--out",
+        str(tmp_path),
+    ]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "queue-send: skipped, it runs on the benchmark's own server only" in done.stdout
+    report = json.loads((tmp_path / "results.json").read_text())
+    names = [(r["scenario"], r["errors"]) for r in report["results"]]
+    assert names == [("floor-service", 0), ("floor-object", 0), ("rpc", 0)]
+    assert "BenchCounter" in harness.admin.services()  # the floor was registered with that server

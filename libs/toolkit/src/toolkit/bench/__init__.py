@@ -42,6 +42,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, default=Path("bench-results"), help="results.json and chart.png")
     parser.add_argument("--markdown", type=Path, help="also write BENCHMARKS.md here")
     parser.add_argument("--before", type=Path, help="an earlier results.json: BENCHMARKS.md compares")
+    parser.add_argument(
+        "--ingress",
+        help="measure a running stack at this ingress URL instead (the floors, rpc and its sweep only; "
+        "registers the floor services with that server)",
+    )
+    parser.add_argument("--admin", default="http://127.0.0.1:9070", help="its admin URL (with --ingress)")
 
 
 def chosen(names: list[str]) -> list[str]:
@@ -95,6 +101,7 @@ def bench(args: argparse.Namespace) -> int:
     from toolkit.bench.load import ensure_h2load
     from toolkit.bench.runner import Bench, compare
     from toolkit.bench.targets import judge
+    from toolkit.launcher import ServerLink
 
     names = chosen(args.scenarios)
     if args.requests < 1 or args.concurrency < 1 or args.warmup < 0:
@@ -103,13 +110,18 @@ def bench(args: argparse.Namespace) -> int:
     generator = f"h2load ({h2load})" if h2load else "python (httpx): h2load not found"
     started = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
     results: list[Result] = []
+    stack = ServerLink(args.ingress, args.admin) if args.ingress else None
     with tempfile.TemporaryDirectory(prefix="patterns-bench-") as workdir:
-        runner = Bench(Path(workdir), warmup=args.warmup)
+        runner = Bench(Path(workdir), warmup=args.warmup, stack=stack)
         try:
             runner.start()
-            print(f"restate-server at {runner.ingress}, request signing on; load: {generator}", flush=True)
+            where = "the running stack" if stack else "its own restate-server, request signing on"
+            print(f"measuring {where} at {runner.ingress}; load: {generator}", flush=True)
             for name in names:
                 scenario = SCENARIOS[name]
+                if not runner.runs(scenario):
+                    print(f"{name}: skipped, it runs on the benchmark's own server only", flush=True)
+                    continue
                 print(f"{name}: {scenario.what}", flush=True)
                 began = time.monotonic()
                 result = runner.run(scenario, args.requests, args.concurrency)

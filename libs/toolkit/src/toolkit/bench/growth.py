@@ -28,6 +28,7 @@ RUNS = 3
 
 def fanout(parts: int) -> object:
     def run(bench: Bench, scenario: Scenario) -> Result:
+        assert bench.harness, "fan-out growth runs on the benchmark's own server only"
         bench.harness.service(scenario.pattern, LOG_LEVEL="WARNING", **scenario.env)
         description = ",".join(f"p{n}" for n in range(parts))
         walls: list[float] = []

@@ -45,3 +45,15 @@ def snapshot(processes: Mapping[str, int]) -> dict[str, Usage]:
 
 def cores() -> int:
     return psutil.cpu_count() or 1
+
+
+def listener(port: int | None) -> int | None:
+    """The process listening on ``port`` of this machine, if this user can see it."""
+    try:
+        connections = psutil.net_connections("tcp")
+    except psutil.Error:
+        return None
+    for conn in connections:
+        if conn.status == psutil.CONN_LISTEN and conn.laddr and conn.laddr.port == port:
+            return conn.pid
+    return None

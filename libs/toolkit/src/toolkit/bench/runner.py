@@ -13,17 +13,18 @@ import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from common.fakes import Ledger
 from common.ingress import Admin
 from toolkit.bench import floor
 from toolkit.bench.direct import DirectServer
 from toolkit.bench.load import generate
-from toolkit.bench.meter import Usage, cores, snapshot
+from toolkit.bench.meter import Usage, cores, listener, snapshot
 from toolkit.bench.model import Load, Result, percentile
 from toolkit.bench.scenarios import SCENARIOS, Scenario
 from toolkit.infra.paths import free_port
-from toolkit.launcher import ServiceProcess
+from toolkit.launcher import ServerLink, ServiceProcess, load_pattern
 from toolkit.testing.harness import Harness
 
 SETTLE_SECONDS = 120.0  # for one-way work (sends, reminder chains) to finish after the batch
@@ -32,16 +33,23 @@ SERVER = "restate-server"
 
 
 class Bench:
-    def __init__(self, workdir: Path, *, warmup: int = 20) -> None:
+    """On its own server (``stack=None``), or on a running stack: ``ServerLink`` of its ingress
+    and admin, where only ``Scenario.on_any_stack`` scenarios run (those that need no settings
+    of their own and are checked from the server's state) and the floor services are registered
+    with that server."""
+
+    def __init__(self, workdir: Path, *, warmup: int = 20, stack: ServerLink | None = None) -> None:
         self.workdir = workdir
         self.warmup = warmup
-        self.harness = Harness(workdir)
-        self.admin: Admin = self.harness.admin
-        self.ingress = self.harness.server.ingress_url
+        self.harness = Harness(workdir) if stack is None else None
+        link = self.harness.link if self.harness else stack
+        assert link is not None
+        self.admin: Admin = self.harness.admin if self.harness else Admin(link.admin_url)
+        self.ingress = link.ingress_url
         self.floor = ServiceProcess(
             floor.NAME,
             port=free_port(),
-            link=self.harness.link,
+            link=link,
             workdir=workdir / "floor",
             env={"LOG_LEVEL": "WARNING"},
             pattern=floor.PATTERN,
@@ -61,10 +69,15 @@ class Bench:
     def close(self) -> None:
         self.direct.stop()
         self.floor.stop()
-        self.harness.close()
+        if self.harness:
+            self.harness.close()
+
+    def runs(self, scenario: Scenario) -> bool:
+        return self.harness is not None or scenario.on_any_stack
 
     # -- what the checks use -----------------------------------------------------------------
     def ledger(self, pattern: str) -> Ledger:
+        assert self.harness, "checks that read a ledger run on the benchmark's own server only"
         return self.harness.service(pattern, **self._env(self.current)).ledger
 
     def settle(self, count: Callable[[], int], want: int) -> int:
@@ -95,10 +108,13 @@ class Bench:
             return {"hypercorn": self.direct.pid}
         if scenario.pattern == floor.NAME:
             service = self.floor.process.pid
-        else:
+        elif self.harness:
             service = self.harness.service(scenario.pattern, **self._env(scenario)).process.pid
-        assert service is not None and self.harness.server.process.pid is not None
-        return {SERVER: self.harness.server.process.pid, scenario.pattern: service}
+        else:
+            service = listener(load_pattern(scenario.pattern).port)
+        server = self.harness.server.process.pid if self.harness else listener(urlsplit(self.ingress).port)
+        found = {SERVER: server, scenario.pattern: service}
+        return {name: pid for name, pid in found.items() if pid is not None}
 
     def run(self, scenario: Scenario, requests: int, concurrency: int) -> Result:
         self.current = scenario

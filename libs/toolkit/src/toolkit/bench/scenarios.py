@@ -40,6 +40,7 @@ class Scenario:
     share: float = 1.0  # of --requests (scenarios whose requests are long run fewer)
     concurrency: int | None = None  # fixed (sweeps); None: --concurrency
     custom: Callable[[Bench, Scenario], Result] | None = None  # drives its own load
+    on_any_stack: bool = False  # needs no settings of its own, checked from the server's state
 
 
 def body(value: object) -> bytes:
@@ -124,6 +125,7 @@ def _floors() -> list[Scenario]:
             "a trivial service handler through Restate",
             noop,
             group="floor",
+            on_any_stack=True,
             floor=None,
         ),
         Scenario(
@@ -133,6 +135,7 @@ def _floors() -> list[Scenario]:
             each(lambda run, i: f"/BenchCounter/{run}-{i}/Touch"),
             check=states("BenchCounter", "count", 1),
             group="floor",
+            on_any_stack=True,
             floor=None,
         ),
         Scenario(
@@ -141,6 +144,7 @@ def _floors() -> list[Scenario]:
             "the trivial handler on Hypercorn alone, without Restate",
             noop,
             group="floor",
+            on_any_stack=True,
             floor=None,
             base="direct",
         ),
@@ -150,6 +154,7 @@ def _floors() -> list[Scenario]:
             "a bare workflow of three durable steps",
             each(lambda run, i: f"/BenchTrip/{run}-{i}/Run", {"undo": False}),
             group="floor",
+            on_any_stack=True,
             floor=None,
         ),
         Scenario(
@@ -159,6 +164,7 @@ def _floors() -> list[Scenario]:
             each(lambda run, i: f"/BenchTrip/{run}-{i}/Run", {"undo": True}),
             expect=frozenset({409}),
             group="floor",
+            on_any_stack=True,
             floor=None,
         ),
     ]
@@ -173,6 +179,7 @@ def _patterns() -> list[Scenario]:
             each(lambda run, i: f"/ProductService/{run}-{i}/Reserve"),
             check=states("ProductService", "reserved", True),
             floor="floor-object",
+            on_any_stack=True,
         ),
         Scenario(
             "rpc-one-object",
@@ -181,6 +188,7 @@ def _patterns() -> list[Scenario]:
             each(lambda run, i: f"/ProductService/{run}-one/Reserve"),
             check=states("ProductService", "reserved", True, one=True),
             floor="floor-object",
+            on_any_stack=True,
         ),
         Scenario(
             "queue-send",
@@ -279,6 +287,7 @@ def _sweeps() -> list[Scenario]:
             group="sweep",
             concurrency=c,
             share=0.5 if c < 4 else 1.0,
+            on_any_stack=True,
         )
         for c in (1, 4, 16, 64)
     ]
