@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from toolkit.bench import growth
+from toolkit.bench import growth, paced
 from toolkit.bench.floor import NAME as FLOOR
 from toolkit.bench.model import Load, Request, Result
 
@@ -274,6 +274,22 @@ def _growth() -> list[Scenario]:
     ]
 
 
+def _paced() -> list[Scenario]:
+    return [
+        Scenario(
+            f"ratelimit-{rate}",
+            "ratelimit",
+            f"LimitedTask/RunTask sent at once for a limiter of {rate}/s, burst 1: the achieved rate",
+            lambda run, n: [],
+            env={"RATELIMIT_WORK_SECONDS": "0"},
+            expect=frozenset({200, 202}),
+            floor=None,
+            custom=paced.limiter(rate),
+        )
+        for rate in (10, 100)
+    ]
+
+
 def _sweeps() -> list[Scenario]:
     rpc = next(s for s in _patterns() if s.name == "rpc")
     return [
@@ -293,5 +309,5 @@ def _sweeps() -> list[Scenario]:
     ]
 
 
-SCENARIOS = {s.name: s for s in [*_floors(), *_patterns(), *_growth(), *_sweeps()]}
+SCENARIOS = {s.name: s for s in [*_floors(), *_patterns(), *_growth(), *_paced(), *_sweeps()]}
 FLOORS = [name for name, s in SCENARIOS.items() if s.group == "floor"]
