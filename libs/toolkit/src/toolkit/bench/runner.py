@@ -59,6 +59,7 @@ class Bench:
         self.current = SCENARIOS["floor-service"]
         self.results: list[Result] = []
         self.batch_started = 0.0  # epoch seconds
+        self.requests = 0
 
     def start(self) -> None:
         self.floor.start()
@@ -118,6 +119,7 @@ class Bench:
 
     def run(self, scenario: Scenario, requests: int, concurrency: int) -> Result:
         self.current = scenario
+        self.requests = requests  # what a custom scenario sends, when it sends a number of things
         if scenario.custom is not None:
             result = scenario.custom(self, scenario)
             self.results.append(result)

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from toolkit.bench import growth, paced
+from toolkit.bench import events, growth, paced
 from toolkit.bench.floor import NAME as FLOOR
 from toolkit.bench.model import Load, Request, Result
 
@@ -290,6 +290,30 @@ def _paced() -> list[Scenario]:
     ]
 
 
+def _kafka() -> list[Scenario]:
+    feeds = {
+        "eventtransactions": ("kafka-posts", "social-media-posts -> UserFeed/ProcessPost", events.POSTS_ENV),
+        "eventenrichment": (
+            "kafka-packages",
+            "package-location-updates -> PackageTracker/UpdateLocation",
+            {},
+        ),
+    }
+    return [
+        Scenario(
+            f"{name}-k{keys}",
+            pattern,
+            f"{what}: {events.RATE:g} records/s over {keys} key(s), produce to state",
+            lambda run, n: [],
+            env=env,
+            floor=None,
+            custom=events.kafka(pattern, keys),
+        )
+        for pattern, (name, what, env) in feeds.items()
+        for keys in (1, 4, 16)
+    ]
+
+
 def _sweeps() -> list[Scenario]:
     rpc = next(s for s in _patterns() if s.name == "rpc")
     return [
@@ -309,5 +333,5 @@ def _sweeps() -> list[Scenario]:
     ]
 
 
-SCENARIOS = {s.name: s for s in [*_floors(), *_patterns(), *_growth(), *_paced(), *_sweeps()]}
+SCENARIOS = {s.name: s for s in [*_floors(), *_patterns(), *_growth(), *_paced(), *_kafka(), *_sweeps()]}
 FLOORS = [name for name, s in SCENARIOS.items() if s.group == "floor"]

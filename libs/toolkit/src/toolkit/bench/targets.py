@@ -54,6 +54,19 @@ def _fanout(by: dict[str, Result]) -> Target:
     return Target(name, ok if parts else None, ", ".join(parts) or "no fan-out growth scenario in this run")
 
 
+def _kafka(by: dict[str, Result]) -> Target:
+    """Judged on the runs over the most keys: one key is processed one record at a time."""
+    name = "Kafka -> handler >= 1,000 events/s with per-key order, p50 <= 50 ms"
+    seen = [r for r in by.values() if "keys" in r.extra]
+    if not seen:
+        return Target(name, None, "no Kafka scenario in this run")
+    most = max(r.extra["keys"] for r in seen)
+    judged = [r for r in seen if r.extra["keys"] == most]
+    ok = all(r.throughput >= 1000 and r.p50_ms <= 50 and not r.errors for r in judged)
+    detail = ", ".join(f"{r.scenario} {r.throughput:g}/s p50 {r.p50_ms:g} ms" for r in judged)
+    return Target(name, ok, detail)
+
+
 def _limiter(by: dict[str, Result]) -> Target:
     name = "rate limiter within 2 % of the configured rate"
     seen = [r for r in by.values() if "configured_rate" in r.extra]
@@ -75,7 +88,7 @@ RULES: list[Callable[[dict[str, Result]], Target]] = [
     _single_step,
     _saga,
     _fanout,
-    _not_yet("Kafka -> handler >= 1,000 events/s with per-key order, p50 <= 50 ms", "no Kafka scenario yet"),
+    _kafka,
     _limiter,
     _not_yet("patterns up of the whole catalogue ready in <= 15 s", "not measured by the benchmark yet"),
 ]
