@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from toolkit.bench import events, growth, paced
+from toolkit.bench import events, growth, paced, startup
 from toolkit.bench.floor import NAME as FLOOR
 from toolkit.bench.model import Load, Request, Result
 
@@ -314,6 +314,11 @@ def _kafka() -> list[Scenario]:
     ]
 
 
+def _startup() -> list[Scenario]:
+    what = "patterns up of the whole catalogue (Restate, Kafka, every service, registered): until ready"
+    return [Scenario("stack-up", "stack", what, lambda run, n: [], floor=None, custom=startup.stack_up)]
+
+
 def _sweeps() -> list[Scenario]:
     rpc = next(s for s in _patterns() if s.name == "rpc")
     return [
@@ -333,5 +338,7 @@ def _sweeps() -> list[Scenario]:
     ]
 
 
-SCENARIOS = {s.name: s for s in [*_floors(), *_patterns(), *_growth(), *_paced(), *_kafka(), *_sweeps()]}
+SCENARIOS = {
+    s.name: s for s in [*_floors(), *_patterns(), *_growth(), *_paced(), *_kafka(), *_startup(), *_sweeps()]
+}
 FLOORS = [name for name, s in SCENARIOS.items() if s.group == "floor"]
