@@ -9,7 +9,7 @@ from typing import Any
 
 from toolkit.bench.chart import write_chart
 from toolkit.bench.model import Report, Result, Target
-from toolkit.bench.report import benchmarks_md, read_json, table, write_json
+from toolkit.bench.report import benchmarks_md, memory, read_json, table, write_json
 
 
 def _result(scenario: str, group: str = "pattern", throughput: float = 900.0, **kw: Any) -> Result:
@@ -151,3 +151,14 @@ def test_benchmarks_md_before_and_after() -> None:
     assert "| rpc | 465 → 930 | 4.20 → 4.20 |" in section
     assert "fanout-100" not in section
     assert "- **hypercorn workers 1 -> 2**: rpc throughput doubled" in section
+
+
+def test_memory_follows_each_process_over_the_run() -> None:
+    results = [
+        _result("a", rss_mib={"restate-server": (100.0, 180.0), "sagas": (60.0, 64.0)}),
+        _result("b", rss_mib={"restate-server": (180.0, 150.0)}),
+    ]
+    report = dataclasses.replace(_report(), results=results)
+    assert memory(report) == [("restate-server", 100.0, 180.0, 150.0), ("sagas", 60.0, 64.0, 64.0)]
+    assert "restate-server: 100 MiB first, 180 peak, 150 at the end" in table(report)
+    assert "## Memory" in benchmarks_md(report)

@@ -88,6 +88,21 @@ def _notes(report: Report) -> list[str]:
     return lines
 
 
+def memory(report: Report) -> list[tuple[str, float, float, float]]:
+    """Each process's RSS in MiB over the run: when first measured, its peak, and at the end."""
+    seen: dict[str, list[float]] = {}
+    for r in report.results:
+        for name, (before, after) in r.rss_mib.items():
+            seen.setdefault(name, [before]).append(after)
+    return [(name, values[0], max(values), values[-1]) for name, values in seen.items()]
+
+
+def _memory_lines(report: Report) -> list[str]:
+    return [
+        f"{name}: {a:.0f} MiB first, {b:.0f} peak, {c:.0f} at the end" for name, a, b, c in memory(report)
+    ]
+
+
 def table(report: Report) -> str:
     """The run as a terminal table, one row per result, then its notes and the targets."""
     rows = [list(_COLUMNS), *(_row(r) for r in report.results)]
@@ -98,6 +113,8 @@ def table(report: Report) -> str:
     ]
     lines = ["  ".join(row).rstrip() for row in cells]
     lines += ["", _LEGEND, *_notes(report)]
+    if report.results and memory(report):
+        lines += ["", "memory (RSS):", *(f"  {line}" for line in _memory_lines(report))]
     if report.targets:
         lines += ["", "targets:"]
         lines += [f"  {_STATUS[t.met]:<12}  {t.name}: {t.detail}" for t in report.targets]
@@ -205,6 +222,9 @@ def benchmarks_md(
     notes = _notes(report)
     if notes:
         lines += ["", *(f"- {n}" for n in notes)]
+    if memory(report):
+        lines += ["", "## Memory", "", "RSS of each process, over the scenarios that ran on it:", ""]
+        lines += [f"- {line}" for line in _memory_lines(report)]
     if report.targets:
         lines += ["", "## Targets", "", "| | target | detail |", "|---|---|---|"]
         lines += [f"| {_MARK[t.met]} | {_cell(t.name)} | {_cell(t.detail)} |" for t in report.targets]
