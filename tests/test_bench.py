@@ -27,7 +27,7 @@ PATTERNS = str(Path(sys.executable).with_name("patterns"))
 
 def test_bench_runs_scenarios_against_the_floor_and_writes_the_results(tmp_path: Path) -> None:
     out = tmp_path / "results"
-    command = [PATTERNS, "bench", "rpc", "saga-compensate", "fanout-10", "--requests", "24"]
+    command = [PATTERNS, "bench", "rpc", "saga-compensate", "webhook", "fanout-10", "--requests", "24"]
     command += [
         "--concurrency",
         "4",
@@ -42,21 +42,30 @@ def test_bench_runs_scenarios_against_the_floor_and_writes_the_results(tmp_path:
     assert done.returncode == 0, done.stdout + done.stderr
     report = json.loads((out / "results.json").read_text())
     names = [r["scenario"] for r in report["results"]]
-    assert names == ["floor-object", "floor-workflow-undo", "rpc", "saga-compensate", "fanout-10"]
+    assert names == [
+        "floor-service",
+        "floor-object",
+        "floor-workflow-undo",
+        "rpc",
+        "webhook",
+        "saga-compensate",
+        "fanout-10",
+    ]
     for r in report["results"]:
         assert (r["errors"], r["first_error"]) == (0, None), r
         assert 0 < r["p50_ms"] <= r["p99_ms"] <= r["max_ms"] and r["throughput"] > 0
         assert r["scenario"] in done.stdout
-    rpc = report["results"][2]
+    rpc, webhook = report["results"][3], report["results"][4]
+    assert (webhook["generator"], webhook["floor"]) == ("python", "floor-service")
     assert (rpc["requests"], rpc["concurrency"], rpc["floor"]) == (24, 4, "floor-object")
     assert rpc["throughput_ratio"] > 0 and {"client", "restate-server", "durablerpc"} <= set(
         rpc["cpu_ms_per_request"]
     )
     assert rpc["cpu_ms_per_request"]["restate-server"] > 0 and rpc["rss_mib"]["durablerpc"][1] > 0
-    assert report["results"][4]["extra"]["parts"] == 10
+    assert report["results"][6]["extra"]["parts"] == 10
     assert report["versions"]["restate-server"] and report["machine"]["cores"]
     assert (out / "chart.png").read_bytes()[:4] == b"\x89PNG"
-    assert "uv run patterns bench rpc saga-compensate" in (tmp_path / "B.md").read_text()
+    assert "uv run patterns bench rpc saga-compensate webhook" in (tmp_path / "B.md").read_text()
 
 
 @pytest.fixture(scope="module")

@@ -110,6 +110,8 @@ class Bench:
         if scenario.pattern == floor.NAME:
             service = self.floor.process.pid
         elif self.harness:
+            for other in scenario.needs:
+                self.harness.service(other, LOG_LEVEL="WARNING")
             service = self.harness.service(scenario.pattern, **self._env(scenario)).process.pid
         else:
             service = listener(load_pattern(scenario.pattern).port)

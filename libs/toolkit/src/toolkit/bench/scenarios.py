@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from toolkit.bench import events, growth, paced, startup
+from toolkit.bench import events, flows, growth, paced, startup
 from toolkit.bench.floor import NAME as FLOOR
 from toolkit.bench.model import Load, Request, Result
 
@@ -41,6 +41,7 @@ class Scenario:
     concurrency: int | None = None  # fixed (sweeps); None: --concurrency
     custom: Callable[[Bench, Scenario], Result] | None = None  # drives its own load
     on_any_stack: bool = False  # needs no settings of its own, checked from the server's state
+    needs: tuple[str, ...] = ()  # other patterns it calls, started with their defaults
 
 
 def body(value: object) -> bytes:
@@ -114,6 +115,16 @@ PAYMENT_FAILED = {
     "created": 1_700_000_000,
     "data": {"id": "in", "customer": "cus"},
 }
+
+
+def _paid(invoice: str) -> dict[str, object]:
+    data = {"object": {"id": invoice, "customer": "cus_bench"}}
+    return {
+        "id": f"evt_{invoice}",
+        "type": "invoice.payment_succeeded",
+        "created": 1_700_000_000,
+        "data": data,
+    }
 
 
 def _floors() -> list[Scenario]:
@@ -198,6 +209,26 @@ def _patterns() -> list[Scenario]:
             env={"QUEUE_WORK_SECONDS": "0"},
             expect=frozenset({200, 202}),
             check=lambda bench, run, n, load: bench.drained("AsyncTaskWorker", load),
+        ),
+        Scenario(
+            "queue-attach",
+            "queue",
+            "AsyncTaskWorker/RunTask/send with the task id as idempotency key, then attach by that key",
+            lambda run, n: [],
+            env={"QUEUE_WORK_SECONDS": "0"},
+            custom=flows.queue_attach,
+        ),
+        Scenario(
+            "webhook",
+            "webhookcallbacks",
+            "WebhookCallbackRouter/OnStripeEvent of a paid invoice, routed to PaymentTracker (Python client:"
+            " every event has its own id)",
+            lambda run, n: [
+                Request("/WebhookCallbackRouter/OnStripeEvent", body(_paid(f"{run}-{i}")), JSON)
+                for i in range(n)
+            ],
+            check=states("PaymentTracker", "paid", True),
+            needs=("schedulingtasks",),
         ),
         Scenario(
             "upload",
@@ -319,26 +350,57 @@ def _startup() -> list[Scenario]:
     return [Scenario("stack-up", "stack", what, lambda run, n: [], floor=None, custom=startup.stack_up)]
 
 
-def _sweeps() -> list[Scenario]:
-    rpc = next(s for s in _patterns() if s.name == "rpc")
+def _startup_and_cron() -> list[Scenario]:
     return [
+        *_startup(),
         Scenario(
-            f"rpc-c{c}",
-            rpc.pattern,
-            f"{rpc.what}, {c} in flight",
-            rpc.requests,
-            check=rpc.check,
-            floor="floor-object",
-            group="sweep",
-            concurrency=c,
-            share=0.5 if c < 4 else 1.0,
-            on_any_stack=True,
-        )
-        for c in (1, 4, 16, 64)
+            "cron-jitter",
+            "cron",
+            f"a CronJob every second for {flows.CRON_SECONDS} s: how late each run starts after its second",
+            lambda run, n: [],
+            env={"CRON_TASK_SECONDS": "0"},
+            floor=None,
+            custom=flows.cron_jitter,
+        ),
+    ]
+
+
+def _sweeps() -> list[Scenario]:
+    rpc, fanout = (next(s for s in _patterns() if s.name == name) for name in ("rpc", "fanout"))
+    return [
+        *(
+            Scenario(
+                f"fanout-c{c}",
+                fanout.pattern,
+                f"{fanout.what}, {c} in flight",
+                fanout.requests,
+                env=fanout.env,
+                group="sweep",
+                concurrency=c,
+                share=0.25 if c < 4 else 0.5,
+            )
+            for c in (1, 4, 16, 64)
+        ),
+        *(
+            Scenario(
+                f"rpc-c{c}",
+                rpc.pattern,
+                f"{rpc.what}, {c} in flight",
+                rpc.requests,
+                check=rpc.check,
+                floor="floor-object",
+                group="sweep",
+                concurrency=c,
+                share=0.5 if c < 4 else 1.0,
+                on_any_stack=True,
+            )
+            for c in (1, 4, 16, 64)
+        ),
     ]
 
 
 SCENARIOS = {
-    s.name: s for s in [*_floors(), *_patterns(), *_growth(), *_paced(), *_kafka(), *_startup(), *_sweeps()]
+    s.name: s
+    for s in [*_floors(), *_patterns(), *_growth(), *_paced(), *_kafka(), *_startup_and_cron(), *_sweeps()]
 }
 FLOORS = [name for name, s in SCENARIOS.items() if s.group == "floor"]
