@@ -60,7 +60,7 @@ def test_python_client_keeps_answers_in_order(server: DirectServer) -> None:
     load = asyncio.run(run_python(server.url, requests, 8))
     assert load.generator == "python"
     assert load.statuses == {200: 50, 404: 1}
-    assert len(load.latencies_ms) == 50 and load.seconds > 0 and load.client_cpu_seconds > 0
+    assert len(load.latencies_ms) == 51 and load.seconds > 0 and load.client_cpu_seconds > 0
     assert load.answers == [b"true"] * 50 + [b""]
     assert len(load.errors) == 1 and "404" in load.errors[0]
     assert asyncio.run(run_python(server.url, noops(3), 2, keep_answers=False)).answers is None

@@ -24,8 +24,7 @@ from common.events import producer
 from toolkit.bench.model import Result, percentile
 
 if TYPE_CHECKING:
-    from toolkit.bench.runner import Bench
-    from toolkit.bench.scenarios import Scenario
+    from toolkit.bench.scenario import Bench, Scenario
 
 POLL = 0.02
 RATE = 1000.0  # records per second sent, the target the patterns should sustain

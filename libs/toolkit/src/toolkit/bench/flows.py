@@ -19,8 +19,7 @@ from toolkit.bench.meter import cores
 from toolkit.bench.model import Result, percentile
 
 if TYPE_CHECKING:
-    from toolkit.bench.runner import Bench
-    from toolkit.bench.scenarios import Scenario
+    from toolkit.bench.scenario import Bench, Scenario
 
 CRON_SECONDS = 12
 CLIENT_SHARE = 0.25  # as in toolkit.bench.runner

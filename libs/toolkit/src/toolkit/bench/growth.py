@@ -15,8 +15,7 @@ import httpx
 from toolkit.bench.model import Result, percentile
 
 if TYPE_CHECKING:
-    from toolkit.bench.runner import Bench
-    from toolkit.bench.scenarios import Scenario
+    from toolkit.bench.scenario import Bench, Scenario
 
 WORK_SECONDS = 0.1
 ENV = {

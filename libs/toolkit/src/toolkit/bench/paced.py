@@ -19,8 +19,7 @@ from toolkit.bench.load import generate
 from toolkit.bench.model import Request, Result, percentile
 
 if TYPE_CHECKING:
-    from toolkit.bench.runner import Bench
-    from toolkit.bench.scenarios import Scenario
+    from toolkit.bench.scenario import Bench, Scenario
 
 SECONDS = 4.0  # how long the tasks of one measurement take at the configured rate
 

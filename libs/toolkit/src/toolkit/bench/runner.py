@@ -17,12 +17,14 @@ from urllib.parse import urlsplit
 
 from common.fakes import Ledger
 from common.ingress import Admin
-from toolkit.bench import floor
 from toolkit.bench.direct import DirectServer
+from toolkit.bench.floor import NAME as FLOOR
+from toolkit.bench.floor import PATTERN as FLOOR_PATTERN
 from toolkit.bench.load import generate
 from toolkit.bench.meter import Usage, cores, listener, snapshot
 from toolkit.bench.model import Load, Result, percentile
-from toolkit.bench.scenarios import SCENARIOS, Scenario
+from toolkit.bench.scenario import Scenario
+from toolkit.bench.scenarios import SCENARIOS
 from toolkit.infra.paths import free_port
 from toolkit.launcher import ServerLink, ServiceProcess, load_pattern
 from toolkit.testing.harness import Harness
@@ -47,12 +49,12 @@ class Bench:
         self.admin: Admin = self.harness.admin if self.harness else Admin(link.admin_url)
         self.ingress = link.ingress_url
         self.floor = ServiceProcess(
-            floor.NAME,
+            FLOOR,
             port=free_port(),
             link=link,
             workdir=workdir / "floor",
             env={"LOG_LEVEL": "WARNING"},
-            pattern=floor.PATTERN,
+            pattern=FLOOR_PATTERN,
             argv=[sys.executable, "-m", "toolkit.bench.floor"],
         )
         self.direct = DirectServer(free_port(), workdir / "direct.log")
@@ -107,7 +109,7 @@ class Bench:
         if scenario.base == "direct":
             assert self.direct.pid is not None
             return {"hypercorn": self.direct.pid}
-        if scenario.pattern == floor.NAME:
+        if scenario.pattern == FLOOR:
             service = self.floor.process.pid
         elif self.harness:
             for other in scenario.needs:

@@ -1,98 +1,18 @@
-"""What the benchmark runs: the floor, every pattern's main path, and the sweeps.
-
-A load scenario is a batch of requests (built from a run id, so every run uses fresh keys), the
-services it needs with their settings (no delays, no injected failures), the statuses it
-expects, and a check afterwards of what the requests did, read from the server's state (admin
-SQL) and the fakes' ledgers: where the load generator cannot check answers, that check does.
-A custom scenario drives its own load (fan-out wall time, say) and returns its result.
-"""
+"""What the benchmark runs, in this order: the floor, every pattern's main path, fan-out's growth,
+the rate limiter, Kafka, the stack's start-up and cron's jitter, and the concurrency sweeps.
+``toolkit.bench.scenario`` says what a scenario is."""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
-
-from toolkit.bench import events, flows, growth, paced, startup
+from toolkit.bench.events import POSTS_ENV, RATE, kafka
 from toolkit.bench.floor import NAME as FLOOR
-from toolkit.bench.model import Load, Request, Result
-
-if TYPE_CHECKING:
-    from toolkit.bench.runner import Bench
-
-JSON = (("content-type", "application/json"),)
-Check = Callable[["Bench", str, int, Load], list[str]]
-
-
-@dataclass(frozen=True)
-class Scenario:
-    name: str
-    pattern: str  # the service member it needs, or the floor
-    what: str
-    requests: Callable[[str, int], list[Request]]  # (run id, how many) -> the batch
-    env: dict[str, str] = field(default_factory=dict)  # the service's settings for this scenario
-    expect: frozenset[int] = frozenset({200})
-    check: Check | None = None  # problems found afterwards
-    floor: str | None = "floor-service"
-    group: str = "pattern"
-    base: str = "ingress"  # or "direct": Hypercorn without Restate
-    share: float = 1.0  # of --requests (scenarios whose requests are long run fewer)
-    concurrency: int | None = None  # fixed (sweeps); None: --concurrency
-    custom: Callable[[Bench, Scenario], Result] | None = None  # drives its own load
-    on_any_stack: bool = False  # needs no settings of its own, checked from the server's state
-    needs: tuple[str, ...] = ()  # other patterns it calls, started with their defaults
-
-
-def body(value: object) -> bytes:
-    return json.dumps(value).encode()
-
-
-def each(path: Callable[[str, int], str], value: object = None) -> Callable[[str, int], list[Request]]:
-    """``n`` POSTs, one per path, all with the same body (so h2load can send them)."""
-    data, headers = (b"", ()) if value is None else (body(value), JSON)
-    return lambda run, n: [Request(path(run, i), data, headers) for i in range(n)]
-
-
-def effects(api: str, op: str, *, keyed: bool = True) -> Check:
-    """The fake ``api`` recorded one new ``op`` effect per request (waits for them: one-way sends
-    finish after their answer). ``keyed``: the effect's key holds the run id; otherwise every
-    effect recorded since the batch started counts (its warm-up was over by then)."""
-
-    def check(bench: Bench, run: str, n: int, load: Load) -> list[str]:
-        ledger = bench.ledger(bench.current.pattern)
-        want = n
-
-        def count() -> int:
-            found = ledger.effects(api, op)
-            return sum(run in e.key if keyed else e.at >= bench.batch_started for e in found)
-
-        got = bench.settle(count, want)
-        return [] if got == want else [f"{api}.{op}: {got} effects for {n} requests, expected {want}"]
-
-    return check
-
-
-def states(service: str, name: str, value: object, *, one: bool = False) -> Check:
-    """Every request's object (key ``{run}-{i}``; with ``one``, the one object ``{run}-one``)
-    holds ``name`` = ``value``."""
-
-    def check(bench: Bench, run: str, n: int, load: Load) -> list[str]:
-        keys = f"= '{run}-one'" if one else f"LIKE '{run}-%'"
-        sql = (
-            f"SELECT count(*) AS n FROM state WHERE service_name = '{service}' AND key = '{name}'"
-            f" AND service_key {keys} AND value_utf8 = '{json.dumps(value)}'"
-        )
-        want = 1 if one else n
-        got = bench.settle(lambda: int(bench.admin.query(sql)[0]["n"]), want)
-        return [] if got == want else [f"{service}: {got} of {want} objects have {name} = {value!r}"]
-
-    return check
-
-
-def all_of(*checks: Check) -> Check:
-    return lambda bench, run, n, load: [p for c in checks for p in c(bench, run, n, load)]
-
+from toolkit.bench.flows import CRON_SECONDS, cron_jitter, queue_attach
+from toolkit.bench.growth import ENV as GROWTH_ENV
+from toolkit.bench.growth import WORK_SECONDS, fanout
+from toolkit.bench.model import Request
+from toolkit.bench.paced import limiter
+from toolkit.bench.scenario import JSON, Scenario, all_of, body, each, effects, states
+from toolkit.bench.startup import stack_up
 
 NO_SAGA_FAULTS = {
     "SAGAS_API_SECONDS": "0",
@@ -216,7 +136,7 @@ def _patterns() -> list[Scenario]:
             "AsyncTaskWorker/RunTask/send with the task id as idempotency key, then attach by that key",
             lambda run, n: [],
             env={"QUEUE_WORK_SECONDS": "0"},
-            custom=flows.queue_attach,
+            custom=queue_attach,
         ),
         Scenario(
             "webhook",
@@ -295,11 +215,11 @@ def _growth() -> list[Scenario]:
         Scenario(
             f"fanout-{parts}",
             "parallelizework",
-            f"FanOutWorker/Run of {parts} parts that each work {growth.WORK_SECONDS} s, one run at a time",
+            f"FanOutWorker/Run of {parts} parts that each work {WORK_SECONDS} s, one run at a time",
             lambda run, n: [],
-            env=growth.ENV,
+            env=GROWTH_ENV,
             floor=None,
-            custom=growth.fanout(parts),  # type: ignore[arg-type]
+            custom=fanout(parts),  # type: ignore[arg-type]
         )
         for parts in (10, 100, 1000)
     ]
@@ -315,7 +235,7 @@ def _paced() -> list[Scenario]:
             env={"RATELIMIT_WORK_SECONDS": "0"},
             expect=frozenset({200, 202}),
             floor=None,
-            custom=paced.limiter(rate),
+            custom=limiter(rate),
         )
         for rate in (10, 100)
     ]
@@ -323,7 +243,7 @@ def _paced() -> list[Scenario]:
 
 def _kafka() -> list[Scenario]:
     feeds = {
-        "eventtransactions": ("kafka-posts", "social-media-posts -> UserFeed/ProcessPost", events.POSTS_ENV),
+        "eventtransactions": ("kafka-posts", "social-media-posts -> UserFeed/ProcessPost", POSTS_ENV),
         "eventenrichment": (
             "kafka-packages",
             "package-location-updates -> PackageTracker/UpdateLocation",
@@ -334,11 +254,11 @@ def _kafka() -> list[Scenario]:
         Scenario(
             f"{name}-k{keys}",
             pattern,
-            f"{what}: {events.RATE:g} records/s over {keys} key(s), produce to state",
+            f"{what}: {RATE:g} records/s over {keys} key(s), produce to state",
             lambda run, n: [],
             env=env,
             floor=None,
-            custom=events.kafka(pattern, keys),
+            custom=kafka(pattern, keys),
         )
         for pattern, (name, what, env) in feeds.items()
         for keys in (1, 4, 16)
@@ -347,7 +267,7 @@ def _kafka() -> list[Scenario]:
 
 def _startup() -> list[Scenario]:
     what = "patterns up of the whole catalogue (Restate, Kafka, every service, registered): until ready"
-    return [Scenario("stack-up", "stack", what, lambda run, n: [], floor=None, custom=startup.stack_up)]
+    return [Scenario("stack-up", "stack", what, lambda run, n: [], floor=None, custom=stack_up)]
 
 
 def _startup_and_cron() -> list[Scenario]:
@@ -356,11 +276,11 @@ def _startup_and_cron() -> list[Scenario]:
         Scenario(
             "cron-jitter",
             "cron",
-            f"a CronJob every second for {flows.CRON_SECONDS} s: how late each run starts after its second",
+            f"a CronJob every second for {CRON_SECONDS} s: how late each run starts after its second",
             lambda run, n: [],
             env={"CRON_TASK_SECONDS": "0"},
             floor=None,
-            custom=flows.cron_jitter,
+            custom=cron_jitter,
         ),
     ]
 

@@ -22,8 +22,7 @@ from toolkit.bench.model import Result
 from toolkit.infra.paths import free_port, project_root
 
 if TYPE_CHECKING:
-    from toolkit.bench.runner import Bench
-    from toolkit.bench.scenarios import Scenario
+    from toolkit.bench.scenario import Bench, Scenario
 
 READY = "Ctrl-C stops everything."
 TIMEOUT = 300.0
