@@ -43,6 +43,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--markdown", type=Path, help="also write BENCHMARKS.md here")
     parser.add_argument("--before", type=Path, help="an earlier results.json: BENCHMARKS.md compares")
     parser.add_argument(
+        "--change",
+        action="append",
+        default=[],
+        metavar="WHAT=EFFECT",
+        help="a change made since --before and what it did, for BENCHMARKS.md (repeatable)",
+    )
+    parser.add_argument(
         "--ingress",
         help="measure a running stack at this ingress URL instead (the floors, rpc and its sweep only; "
         "registers the floor services with that server)",
@@ -144,7 +151,9 @@ def bench(args: argparse.Namespace) -> int:
     if args.markdown:
         before = reports.read_json(args.before) if args.before else None
         chart = str((args.out / "chart.png").as_posix())
-        args.markdown.write_text(reports.benchmarks_md(run, before, chart=chart))
+        changes = [tuple(change.split("=", 1)) for change in args.change if "=" in change]
+        text = reports.benchmarks_md(run, before, tuning=changes, chart=chart)  # type: ignore[arg-type]
+        args.markdown.write_text(text)
         print(f"wrote {args.markdown}")
     failed = [r for r in results if r.errors]
     for r in failed:
