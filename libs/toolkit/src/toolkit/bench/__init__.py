@@ -152,7 +152,7 @@ def bench(args: argparse.Namespace) -> int:
         before = reports.read_json(args.before) if args.before else None
         chart = str((args.out / "chart.png").as_posix())
         changes = [tuple(change.split("=", 1)) for change in args.change if "=" in change]
-        text = reports.benchmarks_md(run, before, tuning=changes, chart=chart)  # type: ignore[arg-type]
+        text = reports.benchmarks_md(run, before, tuning=changes, chart=chart)
         args.markdown.write_text(text)
         print(f"wrote {args.markdown}")
     failed = [r for r in results if r.errors]
