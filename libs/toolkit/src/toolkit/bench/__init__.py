@@ -42,6 +42,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, default=Path("bench-results"), help="results.json and chart.png")
     parser.add_argument("--markdown", type=Path, help="also write BENCHMARKS.md here")
     parser.add_argument("--before", type=Path, help="an earlier results.json: BENCHMARKS.md compares")
+    parser.add_argument("--notes", type=Path, help="Markdown appended to BENCHMARKS.md (what it means)")
     parser.add_argument(
         "--change",
         action="append",
@@ -153,6 +154,8 @@ def bench(args: argparse.Namespace) -> int:
         chart = str((args.out / "chart.png").as_posix())
         changes = [tuple(change.split("=", 1)) for change in args.change if "=" in change]
         text = reports.benchmarks_md(run, before, tuning=changes, chart=chart)
+        if args.notes:
+            text += "\n" + args.notes.read_text()
         args.markdown.write_text(text)
         print(f"wrote {args.markdown}")
     failed = [r for r in results if r.errors]

@@ -173,15 +173,21 @@ def _markdown(rows: Sequence[Sequence[str]], text_columns: int = 2) -> list[str]
     return [lines[0], rule, *lines[1:]]
 
 
+def _services_cpu(result: Result) -> float:
+    spent = [v for k, v in result.cpu_ms_per_request.items() if k not in ("client", SERVER)]
+    return sum(spent) if spent else float("nan")
+
+
 def _tuning(report: Report, before: Report, tuning: Sequence[tuple[str, str]]) -> list[str]:
     earlier = {r.scenario: r for r in before.results}
     pairs = [(earlier[r.scenario], r) for r in report.results if r.scenario in earlier]
-    rows = [["scenario", "throughput (/s) before → after", "p50 (ms) before → after"]]
+    rows = [["scenario", "throughput (/s)", "p50 (ms)", "services' CPU (ms/request)"]]
     rows += [
         [
             r.scenario,
             f"{_num(old.throughput)} → {_num(r.throughput)}",
             f"{_num(old.p50_ms)} → {_num(r.p50_ms)}",
+            f"{_num(_services_cpu(old))} → {_num(_services_cpu(r))}",
         ]
         for old, r in pairs
     ]
