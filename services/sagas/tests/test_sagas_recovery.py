@@ -36,7 +36,20 @@ def booking(card: str = "4111111111111111") -> dict[str, Any]:
 
 def effects(service: ServiceHandle, admin: Admin, trip: str) -> list[str]:
     ids = {v for k, v in admin.state("BookingWorkflow", trip).items() if k.endswith("_id")}
-    return [f"{e.api}.{e.op}" for e in service.ledger.effects() if e.key in ids or e.result in ids]
+    return in_steps([f"{e.api}.{e.op}" for e in service.ledger.effects() if e.key in ids or e.result in ids])
+
+
+def in_steps(ops: list[str]) -> list[str]:
+    """The two reservations run at once, as do the two confirms: either of a pair may land first,
+    so each pair is put flight first. Everything else keeps the order it happened in."""
+    steps = list(ops)
+    for i in range(len(steps) - 1):
+        if {steps[i], steps[i + 1]} in (
+            {"flights.reserve", "cars.reserve"},
+            {"flights.confirm", "cars.confirm"},
+        ):
+            steps[i : i + 2] = sorted(steps[i : i + 2], reverse=True)
+    return steps
 
 
 def started(service: ServiceHandle, api: str, op: str) -> int:

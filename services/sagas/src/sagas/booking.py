@@ -6,10 +6,15 @@ errors (a declined card, no car available). Every step that changes the outside 
 its undo action onto a list; on a terminal error the workflow runs the list backwards, each
 undo a durable step of its own that runs exactly once, then fails with the original error.
 
-    reserve flight ─▶ reserve car ─▶ payment id ─▶ charge ─▶ confirm flight, car ─▶ done
-     └ push cancel     └ push cancel   └ push refund   │ declined (terminal)
-                                                       ▼
+    reserve flight ┐                                     ┌ confirm flight ┐
+                   ├─▶ payment id ─▶ charge ─────────────┤                ├─▶ done
+    reserve car    ┘    └ push refund   │ declined       └ confirm car    ┘
+     (each success pushes its cancel)   ▼ (terminal)
                              refund ─▶ cancel car ─▶ cancel flight ─▶ fail with the error
+
+The flight and the car do not depend on each other, so both are reserved at once, and both
+confirmed at once: the saga takes two provider round trips there instead of four. Their
+cancels are still pushed flight first, so they are undone car first, in reverse.
 
 Two ways to register an undo: the reservations are two-phase (the provider returns a booking
 id, cancel needs it), so the cancel is pushed after ``Reserve`` returns; the payment is one call
@@ -22,8 +27,10 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 import restate
+from pydantic import TypeAdapter
 
 from common.calls import call
+from common.codec import encode
 from common.fakes.payments import PaymentsApi
 from common.handlers import handler
 from sagas.models import BookingRequest, BookingResult
@@ -31,6 +38,14 @@ from sagas.models import BookingRequest, BookingResult
 log = restate.getLogger(__name__)
 
 Undo = Callable[[], Awaitable[object]]
+
+
+async def _outcome(reservation: restate.RestateDurableCallFuture[bytes]) -> str | restate.TerminalError:
+    """The booking id a reservation returned, or the terminal error it ended with."""
+    try:
+        return TypeAdapter(str).validate_json(await reservation)
+    except restate.TerminalError as error:
+        return error
 
 
 def create_booking_workflow(payments: PaymentsApi) -> restate.Workflow:
@@ -45,13 +60,24 @@ def create_booking_workflow(payments: PaymentsApi) -> restate.Workflow:
             log.info("Refunded payment: %s", payment_id)
 
         try:
-            flight_id = await call(ctx, "Flights", "Reserve", trip.flights, str)
-            compensations.append(lambda: call(ctx, "Flights", "Cancel", flight_id, str))
-            ctx.set("flight_booking_id", flight_id)
-
-            car_id = await call(ctx, "CarRentals", "Reserve", trip.car, str)
-            compensations.append(lambda: call(ctx, "CarRentals", "Cancel", car_id, str))
-            ctx.set("car_booking_id", car_id)
+            # Both calls start before either is awaited; each outcome is read in a fixed order,
+            # so a replay takes the same path. A reservation that went through is undone even
+            # when the other one was declined.
+            flight_call = ctx.generic_call("Flights", "Reserve", encode(trip.flights))
+            car_call = ctx.generic_call("CarRentals", "Reserve", encode(trip.car))
+            flight = await _outcome(flight_call)
+            car = await _outcome(car_call)
+            if isinstance(flight, str):
+                flight_id = flight
+                compensations.append(lambda: call(ctx, "Flights", "Cancel", flight_id, str))
+                ctx.set("flight_booking_id", flight_id)
+            if isinstance(car, str):
+                car_id = car
+                compensations.append(lambda: call(ctx, "CarRentals", "Cancel", car_id, str))
+                ctx.set("car_booking_id", car_id)
+            for declined in (flight, car):
+                if isinstance(declined, restate.TerminalError):
+                    raise declined
 
             payment_id = str(ctx.uuid())  # the idempotency key of the charge, drawn before it
             compensations.append(lambda: refund(payment_id))
@@ -68,8 +94,12 @@ def create_booking_workflow(payments: PaymentsApi) -> restate.Workflow:
                 log.error("This payment should never be accepted! Aborting booking.")
                 raise
 
-            await call(ctx, "Flights", "Confirm", flight_id, str)
-            await call(ctx, "CarRentals", "Confirm", car_id, str)
+            confirms = [
+                ctx.generic_call("Flights", "Confirm", encode(flight_id)),
+                ctx.generic_call("CarRentals", "Confirm", encode(car_id)),
+            ]
+            for confirm in confirms:  # both are under way: this waits for the slower one
+                await confirm
         except restate.TerminalError:
             for undo in reversed(compensations):
                 await undo()
