@@ -14,6 +14,7 @@ pytestmark = pytest.mark.e2e
 
 DECLINED_CARD = "4000000000000002"
 NO_CARS_AT = "Atlantis"
+FULL_FLIGHT = "LH-FULL"
 BASE = {  # deterministic failures instead of the random demo default, no API latency
     "SAGAS_API_SECONDS": "0",
     "SAGAS_PAYMENT__DECLINE__MODE": "match",
@@ -21,14 +22,18 @@ BASE = {  # deterministic failures instead of the random demo default, no API la
     "SAGAS_PAYMENT__FAILURE__MODE": "off",
     "SAGAS_CARS__DECLINE__MODE": "match",
     "SAGAS_CARS__DECLINE__MATCH": json.dumps([NO_CARS_AT]),
+    "SAGAS_FLIGHTS__DECLINE__MODE": "match",
+    "SAGAS_FLIGHTS__DECLINE__MATCH": json.dumps([FULL_FLIGHT]),
 }
 BOOKED = ["flights.reserve", "cars.reserve", "payments.charge", "flights.confirm", "cars.confirm"]
 
 
-def booking(card: str = "4111111111111111", location: str = "Airport") -> dict[str, Any]:
+def booking(
+    card: str = "4111111111111111", location: str = "Airport", flight: str = "12345"
+) -> dict[str, Any]:
     """The seed's request body."""
     return {
-        "flights": {"flight_id": "12345", "passenger_name": "John Doe"},
+        "flights": {"flight_id": flight, "passenger_name": "John Doe"},
         "car": {"pickup_location": location, "rental_date": "2024-12-16"},
         "payment_info": {"card_number": card, "amount": 1500},
     }
@@ -116,6 +121,18 @@ def test_a_declined_car_cancels_only_the_flight(
     assert set(admin.state("BookingWorkflow", unique)) == {"flight_booking_id", "status"}
     assert effects(service, admin, unique) == ["flights.reserve", "flights.cancel"]
     assert not [e for e in service.ledger.effects("cars") if e.request.get("pickup_location") == NO_CARS_AT]
+
+
+def test_a_declined_flight_cancels_the_car_reserved_at_the_same_time(
+    harness: Harness, ingress: Ingress, admin: Admin, unique: str
+) -> None:
+    service = harness.service("sagas", **BASE)
+    with pytest.raises(RestateHttpError) as failed:
+        run(ingress, unique, booking(flight=FULL_FLIGHT))
+    assert failed.value.status == 422
+    assert "flights declined reserve" in failed.value.message
+    assert set(admin.state("BookingWorkflow", unique)) == {"car_booking_id", "status"}
+    assert effects(service, admin, unique) == ["cars.reserve", "cars.cancel"]
 
 
 def test_transient_failures_are_retried_and_never_compensate(
