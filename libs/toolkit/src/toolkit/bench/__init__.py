@@ -47,7 +47,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--change",
         action="append",
         default=[],
-        metavar="WHAT=EFFECT",
+        metavar="WHAT::EFFECT",
         help="a change made since --before and what it did, for BENCHMARKS.md (repeatable)",
     )
     parser.add_argument(
@@ -152,7 +152,7 @@ def bench(args: argparse.Namespace) -> int:
     if args.markdown:
         before = reports.read_json(args.before) if args.before else None
         chart = str((args.out / "chart.png").as_posix())
-        changes = [tuple(change.split("=", 1)) for change in args.change if "=" in change]
+        changes = [tuple(change.split("::", 1)) for change in args.change if "::" in change]
         text = reports.benchmarks_md(run, before, tuning=changes, chart=chart)
         if args.notes:
             text += "\n" + args.notes.read_text()
