@@ -21,7 +21,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from common.events import producer
-from toolkit.bench.model import Result, percentile
+from toolkit.bench.model import Result
+from toolkit.bench.scenario import result
 
 if TYPE_CHECKING:
     from toolkit.bench.scenario import Bench, Scenario
@@ -127,26 +128,18 @@ def kafka(pattern: str, keys: int) -> Callable[[Bench, Scenario], Result]:
             numbers = [number for number, _ in entries]
             if numbers != sorted(numbers) or len(set(numbers)) != len(numbers):
                 problems.append(f"key {name}: applied out of order or twice: {numbers[:20]}")
-        ms = sorted(1000 * (t - sent[number]) for entries in state.values() for number, t in entries)
+        ms = [1000 * (t - sent[number]) for entries in state.values() for number, t in entries]
         seconds = max(done) - sent[0] if done else 0.0
-        return Result(
-            scenario=scenario.name,
-            pattern=pattern,
-            what=scenario.what,
-            group=scenario.group,
+        return result(
+            scenario,
+            ms,
             generator="kafka",
             requests=n,
             concurrency=keys,
-            errors=len(problems),
-            seconds=round(seconds, 3),
-            throughput=round(len(done) / seconds, 1) if seconds else 0.0,
-            p50_ms=round(percentile(ms, 0.5), 1),
-            p95_ms=round(percentile(ms, 0.95), 1),
-            p99_ms=round(percentile(ms, 0.99), 1),
-            max_ms=round(ms[-1], 1) if ms else float("nan"),
-            floor=None,
+            seconds=seconds,
+            throughput=len(done) / seconds if seconds else 0.0,
+            problems=problems,
             extra={"keys": float(keys), "sent_per_second": round(n / (sent[-1] - sent[0] or 1), 1)},
-            first_error=problems[0] if problems else None,
         )
 
     return run

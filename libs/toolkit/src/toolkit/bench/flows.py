@@ -16,36 +16,14 @@ from typing import TYPE_CHECKING
 import httpx
 
 from toolkit.bench.meter import cores
-from toolkit.bench.model import Result, percentile
+from toolkit.bench.model import Result
+from toolkit.bench.scenario import result
 
 if TYPE_CHECKING:
     from toolkit.bench.scenario import Bench, Scenario
 
 CRON_SECONDS = 12
 CLIENT_SHARE = 0.25  # as in toolkit.bench.runner
-
-
-def _result(
-    scenario: Scenario, ms: list[float], *, requests: int, concurrency: int, seconds: float
-) -> Result:
-    ms = sorted(ms)
-    return Result(
-        scenario=scenario.name,
-        pattern=scenario.pattern,
-        what=scenario.what,
-        group=scenario.group,
-        generator="python",
-        requests=requests,
-        concurrency=concurrency,
-        errors=0,
-        seconds=round(seconds, 3),
-        throughput=round(len(ms) / seconds, 1) if seconds else 0.0,
-        p50_ms=round(percentile(ms, 0.5), 2),
-        p95_ms=round(percentile(ms, 0.95), 2),
-        p99_ms=round(percentile(ms, 0.99), 2),
-        max_ms=round(ms[-1], 2) if ms else float("nan"),
-        floor=scenario.floor,
-    )
 
 
 def queue_attach(bench: Bench, scenario: Scenario) -> Result:
@@ -86,13 +64,21 @@ def queue_attach(bench: Bench, scenario: Scenario) -> Result:
 
     cpu = time.process_time()
     seconds = asyncio.run(drive())
-    result = _result(scenario, latencies, requests=n, concurrency=concurrency, seconds=seconds)
+    measured = result(
+        scenario,
+        latencies,
+        generator="python",
+        requests=n,
+        concurrency=concurrency,
+        seconds=seconds,
+        throughput=len(latencies) / seconds,
+        problems=problems,
+    )
     client = time.process_time() - cpu
-    result.cpu_ms_per_request = {"client": round(1000 * client / n, 3)}
-    result.client_machine_share = round(client / (cores() * seconds), 3)
-    result.client_flagged = result.client_machine_share > CLIENT_SHARE
-    result.errors, result.first_error = len(problems), (problems[0] if problems else None)
-    return result
+    measured.cpu_ms_per_request = {"client": round(1000 * client / n, 3)}
+    measured.client_machine_share = round(client / (cores() * seconds), 3)
+    measured.client_flagged = measured.client_machine_share > CLIENT_SHARE
+    return measured
 
 
 def cron_jitter(bench: Bench, scenario: Scenario) -> Result:
@@ -111,9 +97,15 @@ def cron_jitter(bench: Bench, scenario: Scenario) -> Result:
             client.post(f"/CronJob/{job_id}/Cancel").raise_for_status()
     runs = sorted(e.at for e in ledger.effects("taskrunner", "execute") if e.request.get("payload") == tag)
     late = [1000 * (at - int(at)) for at in runs]  # scheduled on the second, run this much after it
-    result = _result(scenario, late, requests=len(runs), concurrency=1, seconds=time.time() - began)
-    result.throughput = round(len(runs) / CRON_SECONDS, 2)
-    result.extra = {"runs": float(len(runs)), "expected_runs": float(CRON_SECONDS)}
-    if len(runs) < CRON_SECONDS - 2:
-        result.errors, result.first_error = 1, f"{len(runs)} runs in {CRON_SECONDS} s of a job every second"
-    return result
+    short = len(runs) < CRON_SECONDS - 2
+    return result(
+        scenario,
+        late,
+        generator="python",
+        requests=len(runs),
+        concurrency=1,
+        seconds=time.time() - began,
+        throughput=len(runs) / CRON_SECONDS,
+        problems=[f"{len(runs)} runs in {CRON_SECONDS} s of a job every second"] if short else [],
+        extra={"runs": float(len(runs)), "expected_runs": float(CRON_SECONDS)},
+    )

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import httpx
 
 from toolkit.bench.model import Result, percentile
+from toolkit.bench.scenario import result
 
 if TYPE_CHECKING:
     from toolkit.bench.scenario import Bench, Scenario
@@ -43,30 +44,21 @@ def fanout(parts: int) -> object:
                     problems.append(f"{parts} parts asked, answered {answer.text[:200]}")
                 elif attempt:
                     walls.append(wall)
-        ms = sorted(walls)
-        median = percentile(ms, 0.5)
-        return Result(
-            scenario=scenario.name,
-            pattern=scenario.pattern,
-            what=scenario.what,
-            group=scenario.group,
+        median = percentile(sorted(walls), 0.5)
+        return result(
+            scenario,
+            walls,
             generator="custom",
             requests=RUNS,
             concurrency=1,
-            errors=len(problems),
-            seconds=round(sum(walls) / 1000, 3),
-            throughput=round(parts * 1000 / median, 1) if walls else 0.0,  # parts per second
-            p50_ms=round(median, 1),
-            p95_ms=round(percentile(ms, 0.95), 1),
-            p99_ms=round(percentile(ms, 0.99), 1),
-            max_ms=round(ms[-1], 1) if ms else float("nan"),
-            floor=None,
+            seconds=sum(walls) / 1000,
+            throughput=parts * 1000 / median if walls else 0.0,  # parts per second
+            problems=problems,
             extra={
                 "parts": float(parts),
                 "wall_ms": round(median, 1),
                 "slowest_part_ms": 1000 * WORK_SECONDS,
             },
-            first_error=problems[0] if problems else None,
         )
 
     return run

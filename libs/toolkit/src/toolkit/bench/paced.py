@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING
 import httpx
 
 from toolkit.bench.load import generate
-from toolkit.bench.model import Request, Result, percentile
+from toolkit.bench.model import Request, Result
+from toolkit.bench.scenario import result
 
 if TYPE_CHECKING:
     from toolkit.bench.scenario import Bench, Scenario
@@ -44,29 +45,21 @@ def limiter(rate: float) -> Callable[[Bench, Scenario], Result]:
         problems = [f"{tasks - accepted} sends refused: {load.statuses}"] if accepted != tasks else []
         problems += [f"{count} of {tasks} tasks ran"] if count != tasks else []
         achieved = (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 else 0.0
-        gaps = sorted(1000 * (b - a) for a, b in itertools.pairwise(times))
-        return Result(
-            scenario=scenario.name,
-            pattern=scenario.pattern,
-            what=scenario.what,
-            group=scenario.group,
+        gaps = [1000 * (b - a) for a, b in itertools.pairwise(times)]  # the latencies: between two tasks
+        return result(
+            scenario,
+            gaps,
             generator=load.generator,
             requests=tasks,
             concurrency=16,
-            errors=len(problems),
-            seconds=round(times[-1] - times[0], 3) if times else 0.0,
-            throughput=round(achieved, 2),
-            p50_ms=round(percentile(gaps, 0.5), 2),  # between two tasks
-            p95_ms=round(percentile(gaps, 0.95), 2),
-            p99_ms=round(percentile(gaps, 0.99), 2),
-            max_ms=round(gaps[-1], 2) if gaps else float("nan"),
-            floor=None,
+            seconds=times[-1] - times[0] if times else 0.0,
+            throughput=achieved,
+            problems=problems,
             extra={
                 "configured_rate": rate,
                 "achieved_rate": round(achieved, 3),
                 "error_pct": round(100 * (achieved - rate) / rate, 2),
             },
-            first_error=problems[0] if problems else None,
         )
 
     return run

@@ -22,8 +22,8 @@ from toolkit.bench.floor import NAME as FLOOR
 from toolkit.bench.floor import PATTERN as FLOOR_PATTERN
 from toolkit.bench.load import generate
 from toolkit.bench.meter import Usage, cores, listener, snapshot
-from toolkit.bench.model import Load, Result, percentile
-from toolkit.bench.scenario import Scenario
+from toolkit.bench.model import Load, Result
+from toolkit.bench.scenario import Scenario, result
 from toolkit.bench.scenarios import SCENARIOS
 from toolkit.infra.paths import free_port
 from toolkit.launcher import ServerLink, ServiceProcess, load_pattern
@@ -167,40 +167,34 @@ def summarize(
     problems: list[str],
 ) -> Result:
     expected = sum(count for status, count in load.statuses.items() if status in scenario.expect)
-    ms = sorted(load.latencies_ms)
-    cpu = {name: 1000 * (after[name].cpu_seconds - before[name].cpu_seconds) / n for name in after}
-    cpu["client"] = 1000 * load.client_cpu_seconds / n
-    share = load.client_cpu_seconds / (cores() * load.seconds) if load.seconds else 0.0
-    return Result(
-        scenario=scenario.name,
-        pattern=scenario.pattern,
-        what=scenario.what,
-        group=scenario.group,
+    throughput = expected / load.seconds if load.seconds else 0.0
+    measured = result(
+        scenario,
+        load.latencies_ms,
         generator=load.generator,
         requests=n,
         concurrency=concurrency,
-        errors=n - expected,
-        seconds=round(load.seconds, 3),
-        throughput=round(expected / load.seconds, 1) if load.seconds else 0.0,
-        p50_ms=round(percentile(ms, 0.50), 2),
-        p95_ms=round(percentile(ms, 0.95), 2),
-        p99_ms=round(percentile(ms, 0.99), 2),
-        max_ms=round(ms[-1], 2) if ms else float("nan"),
-        floor=scenario.floor,
-        cpu_ms_per_request={k: round(v, 3) for k, v in cpu.items()},
-        client_machine_share=round(share, 3),
-        client_flagged=share > CLIENT_SHARE,
-        rss_mib={k: (round(before[k].rss_mib, 1), round(after[k].rss_mib, 1)) for k in after},
-        first_error=problems[0] if problems else None,
+        seconds=load.seconds,
+        throughput=throughput,
+        problems=problems,
     )
+    measured.errors = n - expected  # each request answered otherwise; the caller adds what its check found
+    cpu = {name: 1000 * (after[name].cpu_seconds - before[name].cpu_seconds) / n for name in after}
+    cpu["client"] = 1000 * load.client_cpu_seconds / n
+    share = load.client_cpu_seconds / (cores() * load.seconds) if load.seconds else 0.0
+    measured.cpu_ms_per_request = {k: round(v, 3) for k, v in cpu.items()}
+    measured.client_machine_share = round(share, 3)
+    measured.client_flagged = share > CLIENT_SHARE
+    measured.rss_mib = {k: (round(before[k].rss_mib, 1), round(after[k].rss_mib, 1)) for k in after}
+    return measured
 
 
 def compare(results: list[Result]) -> None:
     """Set each result's ratio to its floor, measured in the same run."""
     floors = {r.scenario: r for r in results if r.group == "floor"}
-    for result in results:
-        base = floors.get(result.floor or "")
+    for each in results:
+        base = floors.get(each.floor or "")
         if base is None or not base.throughput:
             continue
-        result.throughput_ratio = round(result.throughput / base.throughput, 3)
-        result.p50_over_floor_ms = round(result.p50_ms - base.p50_ms, 2)
+        each.throughput_ratio = round(each.throughput / base.throughput, 3)
+        each.p50_over_floor_ms = round(each.p50_ms - base.p50_ms, 2)

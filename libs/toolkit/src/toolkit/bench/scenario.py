@@ -17,7 +17,7 @@ from typing import Protocol
 
 from common.fakes import Ledger
 from common.ingress import Admin
-from toolkit.bench.model import Load, Request, Result
+from toolkit.bench.model import Load, Request, Result, percentile
 from toolkit.testing.harness import Harness
 
 
@@ -110,3 +110,40 @@ def states(service: str, name: str, value: object, *, one: bool = False) -> Chec
 
 def all_of(*checks: Check) -> Check:
     return lambda bench, run, n, load: [p for c in checks for p in c(bench, run, n, load)]
+
+
+def result(
+    scenario: Scenario,
+    ms: list[float],
+    *,
+    generator: str,
+    requests: int,
+    concurrency: int,
+    seconds: float,
+    throughput: float,
+    problems: list[str] | None = None,
+    extra: dict[str, float] | None = None,
+) -> Result:
+    """A scenario's result from the latencies (or times) it measured, in ms, in any order; each
+    problem found counts as one error."""
+    ms = sorted(ms)
+    problems = problems or []
+    return Result(
+        scenario=scenario.name,
+        pattern=scenario.pattern,
+        what=scenario.what,
+        group=scenario.group,
+        generator=generator,
+        requests=requests,
+        concurrency=concurrency,
+        errors=len(problems),
+        seconds=round(seconds, 3),
+        throughput=round(throughput, 2),
+        p50_ms=round(percentile(ms, 0.50), 2),
+        p95_ms=round(percentile(ms, 0.95), 2),
+        p99_ms=round(percentile(ms, 0.99), 2),
+        max_ms=round(ms[-1], 2) if ms else float("nan"),
+        floor=scenario.floor,
+        extra=extra or {},
+        first_error=problems[0] if problems else None,
+    )

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from toolkit.bench.model import Result
+from toolkit.bench.scenario import result
 from toolkit.infra.paths import free_port, project_root
 
 if TYPE_CHECKING:
@@ -61,23 +62,15 @@ def stack_up(bench: Bench, scenario: Scenario) -> Result:
             process.wait(timeout=30)
         stopped = time.monotonic() - stopping
         reader.join(timeout=10)
-    problem = None if up else "the stack did not come up: " + " | ".join(line.strip() for line in lines[-5:])
-    return Result(
-        scenario=scenario.name,
-        pattern="stack",
-        what=scenario.what,
-        group=scenario.group,
+    problems = [] if up else ["the stack did not come up: " + " | ".join(line.strip() for line in lines[-5:])]
+    return result(
+        scenario,
+        [1000 * ready],
         generator="custom",
         requests=1,
         concurrency=1,
-        errors=0 if up else 1,
-        seconds=round(ready, 2),
+        seconds=ready,
         throughput=0.0,
-        p50_ms=round(1000 * ready, 0),
-        p95_ms=round(1000 * ready, 0),
-        p99_ms=round(1000 * ready, 0),
-        max_ms=round(1000 * ready, 0),
-        floor=None,
+        problems=problems,
         extra={"ready_s": round(ready, 2), "stop_s": round(stopped, 2)},
-        first_error=problem,
     )
