@@ -17,13 +17,12 @@ import httpx
 
 from toolkit.bench.meter import cores
 from toolkit.bench.model import Result
-from toolkit.bench.scenario import result
+from toolkit.bench.scenario import CLIENT_SHARE, result
 
 if TYPE_CHECKING:
     from toolkit.bench.scenario import Bench, Scenario
 
 CRON_SECONDS = 12
-CLIENT_SHARE = 0.25  # as in toolkit.bench.runner
 
 
 def queue_attach(bench: Bench, scenario: Scenario) -> Result:

@@ -23,14 +23,13 @@ from toolkit.bench.floor import PATTERN as FLOOR_PATTERN
 from toolkit.bench.load import generate
 from toolkit.bench.meter import Usage, cores, listener, snapshot
 from toolkit.bench.model import Load, Result
-from toolkit.bench.scenario import Scenario, result
+from toolkit.bench.scenario import CLIENT_SHARE, Scenario, result
 from toolkit.bench.scenarios import SCENARIOS
 from toolkit.infra.paths import free_port
 from toolkit.launcher import ServerLink, ServiceProcess, load_pattern
 from toolkit.testing.harness import Harness
 
 SETTLE_SECONDS = 120.0  # for one-way work (sends, reminder chains) to finish after the batch
-CLIENT_SHARE = 0.25  # of the machine: more and the client, not the server, may be the limit
 SERVER = "restate-server"
 
 

@@ -40,6 +40,7 @@ class Bench(Protocol):
 
 
 JSON = (("content-type", "application/json"),)
+CLIENT_SHARE = 0.25  # of the machine: a client that used more may have set the pace, not the server
 Check = Callable[["Bench", str, int, Load], list[str]]
 
 

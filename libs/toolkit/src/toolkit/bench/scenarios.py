@@ -323,4 +323,3 @@ SCENARIOS = {
     s.name: s
     for s in [*_floors(), *_patterns(), *_growth(), *_paced(), *_kafka(), *_startup_and_cron(), *_sweeps()]
 }
-FLOORS = [name for name, s in SCENARIOS.items() if s.group == "floor"]
