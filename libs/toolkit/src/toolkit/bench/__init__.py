@@ -20,6 +20,7 @@ import argparse
 import datetime
 import platform
 import shlex
+import subprocess
 import sys
 import tempfile
 import time
@@ -90,6 +91,12 @@ def machine() -> dict[str, str]:
     }
 
 
+def _h2load_version(path: str) -> str:
+    """``h2load nghttp2/1.52.0``: what the load generator says it is."""
+    done = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=10)
+    return done.stdout.strip() or "h2load"
+
+
 def versions(generator: str) -> dict[str, str]:
     from toolkit.infra.restate import RESTATE_VERSION
 
@@ -115,7 +122,7 @@ def bench(args: argparse.Namespace) -> int:
     if args.requests < 1 or args.concurrency < 1 or args.warmup < 0:
         sys.exit("--requests and --concurrency must be at least 1, --warmup at least 0")
     h2load = ensure_h2load()
-    generator = f"h2load ({h2load})" if h2load else "python (httpx): h2load not found"
+    generator = _h2load_version(h2load) if h2load else "python (httpx): h2load not found"
     started = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
     results: list[Result] = []
     stack = ServerLink(args.ingress, args.admin) if args.ingress else None
