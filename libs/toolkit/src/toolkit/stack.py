@@ -42,6 +42,8 @@ from common.ingress import Admin
 from common.logs import configure_logging
 from toolkit.bench import add_arguments as add_bench_arguments
 from toolkit.bench import bench
+from toolkit.chaos import add_arguments as add_chaos_arguments
+from toolkit.chaos import chaos
 from toolkit.infra import kafka
 from toolkit.infra.keys import ensure_keypair
 from toolkit.infra.paths import project_root
@@ -347,6 +349,7 @@ def main(argv: list[str] | None = None) -> int:
     start.add_argument("--data-dir", help="data and logs of the stack (default: .data/stack in the project)")
     sub.add_parser("install", help="install the pinned Restate server (and Kafka) into the cache")
     add_bench_arguments(sub.add_parser("bench", help="measure throughput and latency of some patterns"))
+    add_chaos_arguments(sub.add_parser("chaos", help="every pattern under load while components are killed"))
     sub.add_parser("restate", help="the pinned Restate CLI, e.g. `patterns restate kv get PackageTracker p1`")
     args: Any = parser.parse_args(argv)
     configure_logging("INFO", "console")
@@ -357,6 +360,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "bench":
         return bench(args)
+    if args.command == "chaos":
+        return chaos(args)
     started = time.monotonic()
     code = up(args)
     _say(f"stopped after {time.monotonic() - started:.0f}s")

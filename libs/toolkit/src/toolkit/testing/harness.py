@@ -51,7 +51,8 @@ class ServiceHandle(ServiceProcess):
 class Harness:
     """The server, its clients, and the services started so far (one per name and env)."""
 
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, *, server_env: dict[str, str] | None = None) -> None:
+        """``server_env``: more of Restate's settings for this server (``RESTATE_...``)."""
         self.workdir = workdir
         signing_key, self.identity = ensure_keypair(workdir / "keys")
         self.kafka_port = free_port()
@@ -60,7 +61,7 @@ class Harness:
             workdir / "restate-data",
             config_file=serverconfig.config_file(project_root()),
             signing_key=signing_key,
-            env=serverconfig.for_tests(self.kafka_port),
+            env={**serverconfig.for_tests(self.kafka_port), **(server_env or {})},
             log_path=workdir / "restate-server.log",
         )
         self.server.start()

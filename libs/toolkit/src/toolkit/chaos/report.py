@@ -1,0 +1,177 @@
+"""What a chaos or soak run reports: the faults with their times, the requests by pattern, each
+invariant's result with the requests that broke it, the processes' memory, and how to replay.
+
+A soak is also judged on being steady: the p99 of the last window of the run against the
+median window's, and each process's RSS at the end against its RSS a quarter into the run
+(after start-up and caches have settled)."""
+
+from __future__ import annotations
+
+import json
+import shlex
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from toolkit.bench.model import percentile
+from toolkit.chaos.runner import Outcome
+from toolkit.chaos.workload import INVARIANTS
+
+P99_GROWTH = 2.0  # the last window's p99 may be at most this times the median window's ...
+P99_SLACK_MS = 50.0  # ... plus this (small latencies jitter by more than a factor)
+RSS_GROWTH = 1.25  # the end RSS may be at most this times the settled RSS ...
+RSS_SLACK_MIB = 32.0  # ... plus this
+
+
+def memory(samples: dict[str, list[tuple[float, float]]]) -> dict[str, dict[str, float]]:
+    found = {}
+    for name, series in samples.items():
+        values = [rss for _, rss in series]
+        found[name] = {
+            "start": round(values[0], 1),
+            "settled": round(values[len(values) // 4], 1),
+            "peak": round(max(values), 1),
+            "end": round(values[-1], 1),
+            "samples": len(values),
+        }
+    return found
+
+
+def steady(outcome: Outcome) -> list[tuple[str, bool, str]]:
+    """The soak's own judgments: (what, ok, detail)."""
+    judged = []
+    p99s = sorted(w["p99_ms"] for w in outcome.windows)
+    if len(outcome.windows) >= 3:
+        median, last = percentile(p99s, 0.5), outcome.windows[-1]["p99_ms"]
+        limit = P99_GROWTH * median + P99_SLACK_MS
+        judged.append(
+            (
+                "p99 steady",
+                last <= limit,
+                f"last window p99 {last:.0f} ms, median window {median:.0f} ms, limit {limit:.0f} ms",
+            )
+        )
+    for name, seen in memory(outcome.memory).items():
+        limit = RSS_GROWTH * seen["settled"] + RSS_SLACK_MIB
+        judged.append(
+            (
+                f"{name} RSS flat",
+                seen["end"] <= limit,
+                f"start {seen['start']:.0f}, settled {seen['settled']:.0f}, peak {seen['peak']:.0f}, "
+                f"end {seen['end']:.0f} MiB (limit {limit:.0f})",
+            )
+        )
+    return judged
+
+
+def replay(outcome: Outcome) -> str:
+    o = outcome.options
+    argv = ["uv", "run", "patterns", "chaos", "--minutes", f"{o.seconds / 60:g}", "--seed", str(o.seed)]
+    argv += ["--rate", f"{outcome.rate:g}"]
+    argv += ["--soak"] if not o.faults else ["--every", f"{o.every:g}", "--faults", ",".join(o.faults)]
+    if o.patterns:
+        argv += ["--patterns", ",".join(o.patterns)]
+    return shlex.join(argv)
+
+
+def by_pattern(calls: list[Any]) -> dict[str, dict[str, Any]]:
+    grouped: dict[str, list[Any]] = defaultdict(list)
+    for call in calls:
+        grouped[call.pattern].append(call)
+    found = {}
+    for pattern, group in sorted(grouped.items()):
+        ms = sorted(c.ms for c in group if c.ms is not None)
+        found[pattern] = {
+            "requests": len(group),
+            "answered": len(ms),
+            "retried": sum(1 for c in group if c.attempts > (2 if c.invocation else 1)),
+            "p50_ms": round(percentile(ms, 0.5), 1) if ms else None,
+            "p99_ms": round(percentile(ms, 0.99), 1) if ms else None,
+        }
+    return found
+
+
+def to_json(outcome: Outcome) -> dict[str, Any]:
+    checks = outcome.checks
+    return {
+        "mode": "chaos" if outcome.options.faults else "soak",
+        "seed": outcome.options.seed,
+        "seconds": outcome.options.seconds,
+        "rate": round(outcome.rate, 2),
+        "calibrated": outcome.calibrated,
+        "steps": outcome.steps,
+        "achieved_rate": round(outcome.steps / max(outcome.elapsed, 1e-9), 2),
+        "faults": [f.to_json() for f in outcome.faults],
+        "requests": by_pattern(outcome.calls),
+        "invariants": {
+            name: {
+                "what": what,
+                "checked": checks.checked[name],
+                "broken": [f.to_json() for f in checks.broken(name)],
+            }
+            for name, what in INVARIANTS.items()
+        },
+        "steady": [{"what": w, "ok": ok, "detail": d} for w, ok, d in steady(outcome)]
+        if not outcome.options.faults
+        else [],
+        "memory_mib": memory(outcome.memory),
+        "windows": outcome.windows,
+        "errors": outcome.errors,
+        "replay": replay(outcome),
+        "passed": passed(outcome),
+    }
+
+
+def passed(outcome: Outcome) -> bool:
+    soak_ok = outcome.options.faults or all(ok for _, ok, _ in steady(outcome))
+    return not outcome.checks.findings and not outcome.errors and bool(soak_ok)
+
+
+def text(outcome: Outcome) -> str:
+    data = to_json(outcome)
+    lines = [
+        f"{data['mode']} run, seed {data['seed']}: {data['steps']} steps in {outcome.elapsed:.0f} s "
+        f"({data['achieved_rate']}/s, asked {data['rate']}/s)"
+    ]
+    if data["faults"]:
+        lines.append(f"faults ({len(data['faults'])}):")
+        for f in data["faults"]:
+            extra = f"  ERROR {f['error']}" if f["error"] else ""
+            lines.append(
+                f"  {f['started'] if f['started'] is not None else '-':>7} s  {f['kind']:<14} {f['target']:<18} "
+                f"{f['seconds']:>5} s, whole again after {f['took'] if f['took'] is not None else '-'} s{extra}"
+            )
+    lines.append("requests by pattern:  requests  answered  retried   p50 ms   p99 ms")
+    for pattern, r in data["requests"].items():
+        lines.append(
+            f"  {pattern:<19}{r['requests']:>9}{r['answered']:>10}{r['retried']:>9}"
+            f"{r['p50_ms'] or '-':>9}{r['p99_ms'] or '-':>9}"
+        )
+    lines.append("invariants:")
+    for name, result in data["invariants"].items():
+        broken = result["broken"]
+        mark = "ok  " if not broken else "FAIL"
+        lines.append(f"  {mark} {name:<18} {result['checked']:>5} checked  {result['what']}")
+        for finding in broken[:5]:
+            lines.append(f"         {finding['pattern']}: {finding['detail']}")
+            if finding["requests"]:
+                lines.append(f"           requests: {', '.join(finding['requests'][:5])}")
+    for judged in data["steady"]:
+        lines.append(f"  {'ok  ' if judged['ok'] else 'FAIL'} {judged['what']}: {judged['detail']}")
+    lines.append("memory (RSS MiB):       start  settled   peak    end")
+    for name, m in data["memory_mib"].items():
+        lines.append(f"  {name:<20}{m['start']:>7}{m['settled']:>9}{m['peak']:>7}{m['end']:>7}")
+    for error in data["errors"][:10]:
+        lines.append(f"runner error: {error}")
+    lines.append(("PASSED" if data["passed"] else "FAILED") + f"; replay: {data['replay']}")
+    return "\n".join(lines)
+
+
+def write(outcome: Outcome, out: Path) -> Path:
+    out.mkdir(parents=True, exist_ok=True)
+    data = to_json(outcome)
+    data["calls"] = [c.to_json() for c in outcome.calls if c.error or c.status is None or c.status >= 500]
+    path = out / f"{data['mode']}-report.json"
+    path.write_text(json.dumps(data, indent=1, default=str) + "\n")
+    (out / f"{data['mode']}-report.txt").write_text(text(outcome) + "\n")
+    return path
