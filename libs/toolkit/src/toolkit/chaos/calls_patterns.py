@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter, defaultdict
+from typing import ClassVar
 
 from toolkit.chaos.calls import path
 from toolkit.chaos.workload import Checks, Driver
@@ -100,7 +101,11 @@ class Tasks(Driver):
     delay, some submitted twice at once: one invocation, the work done once, never early."""
 
     pattern = "queue"
-    env = {"QUEUE_WORK_SECONDS": "0.2", "QUEUE_FAILURE__MODE": "random", "QUEUE_FAILURE__RATE": "0.2"}
+    env: ClassVar[dict[str, str]] = {
+        "QUEUE_WORK_SECONDS": "0.2",
+        "QUEUE_FAILURE__MODE": "random",
+        "QUEUE_FAILURE__RATE": "0.2",
+    }
 
     async def step(self, n: int) -> None:
         task = self.key("task", n)
@@ -167,7 +172,7 @@ class Uploads(Driver):
     one bucket and one upload per id, the URL answered, exactly one email where one was asked."""
 
     pattern = "syncasync"
-    env = {
+    env: ClassVar[dict[str, str]] = {
         "SYNCASYNC_FAST_UPLOAD_SECONDS": "0.2",
         "SYNCASYNC_SLOW_UPLOAD_SECONDS": "2",
         "SYNCASYNC_SLOW_SHARE": "0.3",
@@ -232,7 +237,10 @@ class FanOut(Driver):
     """``FanOutWorker/Run`` of 1 to 12 parts: every part done exactly once, in order."""
 
     pattern = "parallelizework"
-    env = {"PARALLELIZEWORK_WORK_SECONDS_MIN": "0.05", "PARALLELIZEWORK_WORK_SECONDS_MAX": "0.5"}
+    env: ClassVar[dict[str, str]] = {
+        "PARALLELIZEWORK_WORK_SECONDS_MIN": "0.05",
+        "PARALLELIZEWORK_WORK_SECONDS_MAX": "0.5",
+    }
 
     async def step(self, n: int) -> None:
         job = self.key("fanout", n)
@@ -266,7 +274,10 @@ class Machines(Driver):
 
     pattern = "statefulactors"
     weight = 1.5
-    env = {"STATEFULACTORS_TRANSITION_SECONDS": "0.3", "STATEFULACTORS_FAILURE__RATE": "0.2"}
+    env: ClassVar[dict[str, str]] = {
+        "STATEFULACTORS_TRANSITION_SECONDS": "0.3",
+        "STATEFULACTORS_FAILURE__RATE": "0.2",
+    }
     COUNT = 6
 
     def __init__(self, ctx) -> None:
@@ -274,7 +285,7 @@ class Machines(Driver):
         self.names = [self.key("machine", i) for i in range(self.COUNT)]
         self.locks = {m: asyncio.Lock() for m in self.names}
         self.up = dict.fromkeys(self.names, False)
-        self.transitions = Counter()
+        self.transitions: Counter[str] = Counter()
 
     async def step(self, n: int) -> None:
         machine = self.rng.choice(self.names)

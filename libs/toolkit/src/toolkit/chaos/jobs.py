@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import ClassVar
 
 from toolkit.chaos.calls import path
 from toolkit.chaos.workload import Checks, Driver
@@ -28,7 +29,11 @@ class CronJobs(Driver):
 
     pattern = "cron"
     weight = 0.5
-    env = {"CRON_TASK_SECONDS": "0.05", "CRON_FAILURE__MODE": "random", "CRON_FAILURE__RATE": "0.1"}
+    env: ClassVar[dict[str, str]] = {
+        "CRON_TASK_SECONDS": "0.05",
+        "CRON_FAILURE__MODE": "random",
+        "CRON_FAILURE__RATE": "0.1",
+    }
 
     def __init__(self, ctx) -> None:
         super().__init__(ctx)
@@ -90,7 +95,7 @@ class CronJobs(Driver):
                 continue
             lived = job.cancelled - job.created
             late = [round(t - job.cancelled, 2) for t in times if t > job.cancelled + LATE_SECONDS]
-            ok = len(times) <= lived + 2 and len(late) <= IN_FLIGHT and (times or lived < 3)
+            ok = len(times) <= lived + 2 and len(late) <= IN_FLIGHT and (bool(times) or lived < 3)
             checks.expect(
                 "cron-cancel",
                 self.pattern,

@@ -10,7 +10,7 @@ import json
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from eventenrichment.service import LOCATION_UPDATES
 from eventtransactions.service import POSTS
@@ -34,7 +34,10 @@ class Record:
 def producer(bootstrap: str) -> Any:
     from confluent_kafka import Producer
 
-    return Producer({"bootstrap.servers": bootstrap, "enable.idempotence": True, "linger.ms": 5})
+    # librdkafka logs every refused connection while the broker is down: only its criticals here
+    return Producer(
+        {"bootstrap.servers": bootstrap, "enable.idempotence": True, "linger.ms": 5, "log_level": 2}
+    )
 
 
 def dead_letters(bootstrap: str, subscription: Subscription, run: str) -> list[dict[str, Any]]:
@@ -50,10 +53,16 @@ def dead_letters(bootstrap: str, subscription: Subscription, run: str) -> list[d
         consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in partitions])
         letters = []
         while batch := consumer.consume(num_messages=500, timeout=2.0):
-            letters += [json.loads(m.value()) for m in batch if m.error() is None]
+            letters += [json.loads(m.value() or b"null") for m in batch if m.error() is None]
         return [letter for letter in letters if str(letter.get("key", "")).startswith(run)]
     finally:
         consumer.close()
+
+
+def _first_difference(want: list[str], got: list[str]) -> int:
+    return next(
+        (i for i, (a, b) in enumerate(zip(want, got, strict=False)) if a != b), min(len(want), len(got))
+    )
 
 
 class Feed(Driver):
@@ -121,8 +130,8 @@ class Feed(Driver):
                 "kafka-order",
                 self.pattern,
                 got == want,
-                f"{key}: {len(want)} records, applied {len(got)}; first difference at "
-                f"{next((i for i, (a, b) in enumerate(zip(want, got, strict=False)) if a != b), min(len(want), len(got)))}",
+                f"{key}: {len(want)} records, applied {len(got)}; "
+                f"first difference at {_first_difference(want, got)}",
                 [key],
             )
             poison = sum(1 for r in self.records if r.key == key and r.poison and r.delivered)
@@ -139,8 +148,8 @@ class Posts(Feed):
     pattern = "eventtransactions"
     weight = 1.5
     subscription = POSTS
-    subscriptions = (POSTS,)
-    env = {
+    subscriptions: ClassVar[tuple[Subscription, ...]] = (POSTS,)
+    env: ClassVar[dict[str, str]] = {
         "EVENTTRANSACTIONS_POLL_SECONDS": "0.2",
         "EVENTTRANSACTIONS_PENDING__MODE": "random",
         "EVENTTRANSACTIONS_PENDING__RATE": "0.5",
@@ -174,8 +183,11 @@ class Packages(Feed):
     pattern = "eventenrichment"
     weight = 1.5
     subscription = LOCATION_UPDATES
-    subscriptions = (LOCATION_UPDATES,)
-    env = {"EVENTENRICHMENT_FAILURE__MODE": "random", "EVENTENRICHMENT_FAILURE__RATE": "0.1"}
+    subscriptions: ClassVar[tuple[Subscription, ...]] = (LOCATION_UPDATES,)
+    env: ClassVar[dict[str, str]] = {
+        "EVENTENRICHMENT_FAILURE__MODE": "random",
+        "EVENTENRICHMENT_FAILURE__RATE": "0.1",
+    }
 
     async def setup(self) -> None:
         for package in self.keys:  # an update needs its package registered

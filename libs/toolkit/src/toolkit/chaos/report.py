@@ -137,9 +137,11 @@ def text(outcome: Outcome) -> str:
         lines.append(f"faults ({len(data['faults'])}):")
         for f in data["faults"]:
             extra = f"  ERROR {f['error']}" if f["error"] else ""
+            started = "-" if f["started"] is None else f["started"]
+            took = "-" if f["took"] is None else f["took"]
             lines.append(
-                f"  {f['started'] if f['started'] is not None else '-':>7} s  {f['kind']:<14} {f['target']:<18} "
-                f"{f['seconds']:>5} s, whole again after {f['took'] if f['took'] is not None else '-'} s{extra}"
+                f"  {started:>7} s  {f['kind']:<14} {f['target']:<18} "
+                f"{f['seconds']:>5} s, whole again after {took} s{extra}"
             )
     lines.append("requests by pattern:  requests  answered  retried   p50 ms   p99 ms")
     for pattern, r in data["requests"].items():

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections import defaultdict
 from datetime import datetime
+from typing import ClassVar
 
 from toolkit.chaos.calls import path
 from toolkit.chaos.workload import Checks, Driver
@@ -21,7 +22,7 @@ class Trips(Driver):
 
     pattern = "sagas"
     weight = 2.0
-    env = {
+    env: ClassVar[dict[str, str]] = {
         "SAGAS_API_SECONDS": "0.05",
         **{f"SAGAS_{api}__DECLINE__MODE": "off" for api in ("FLIGHTS", "CARS")},
         "SAGAS_PAYMENT__DECLINE__MODE": "match",
@@ -89,7 +90,8 @@ class Trips(Driver):
             confirmed = [done.get((a, "confirm", i)) for a, i in booked]
             cancelled = [done.get((a, "cancel", i)) for a, i in booked]
             if declined:
-                reverse = all(cancelled) and cancelled[1].at <= cancelled[0].at  # the car was reserved second
+                flight_off, car_off = cancelled
+                reverse = bool(flight_off and car_off and car_off.at <= flight_off.at)  # the car came second
                 checks.expect(
                     "saga-compensation",
                     self.pattern,
@@ -138,7 +140,7 @@ class Reminders(Driver):
     first (nothing), a success some time into the chain (it stops)."""
 
     pattern = "schedulingtasks"
-    env = {
+    env: ClassVar[dict[str, str]] = {
         "SCHEDULINGTASKS_REMINDER_SECONDS": str(REMINDER_SECONDS),
         "SCHEDULINGTASKS_EMAIL_SECONDS": "0.05",
         "SCHEDULINGTASKS_FAILURE__MODE": "random",
@@ -244,7 +246,7 @@ class Limited(Driver):
     """``LimitedTask/RunTask`` in bursts of one to four against a limiter of 2/s, burst 2."""
 
     pattern = "ratelimit"
-    env = {
+    env: ClassVar[dict[str, str]] = {
         "RATELIMIT_WORK_SECONDS": "0.05",
         "RATELIMIT_FAILURE__MODE": "random",
         "RATELIMIT_FAILURE__RATE": "0.1",
