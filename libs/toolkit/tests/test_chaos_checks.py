@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import itertools
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
@@ -20,6 +20,8 @@ from toolkit.chaos.calls_patterns import Reservations, Tasks
 from toolkit.chaos.records import Posts, Record
 from toolkit.chaos.timers import REMINDER_SECONDS, Limited, Reminders, Trips
 from toolkit.chaos.workload import Checks, Context, Driver
+
+D = TypeVar("D", bound=Driver)
 
 
 class Clock:
@@ -46,7 +48,7 @@ class Admin:
         return self.rows
 
 
-def driver(kind: type[Driver], tmp_path: Path, admin: Admin | None = None) -> Driver:
+def driver(kind: type[D], tmp_path: Path, admin: Admin | None = None) -> D:
     ledger = Ledger(tmp_path / "fakes.sqlite")
     ctx = Context("r", 0, None, admin or Admin(), "", {kind.pattern: ledger})  # type: ignore[arg-type]
     return kind(ctx)

@@ -288,8 +288,8 @@ class Limited(Driver):
             checks.expect(
                 "effects-once",
                 self.pattern,
-                len(done[call.invocation]) == 1,
-                f"task {call.invocation}: worked {len(done[call.invocation])} times",
+                len(done[call.invocation or ""]) == 1,
+                f"task {call.invocation}: worked {len(done[call.invocation or ''])} times",
                 [call.invocation or ""],
             )
             if ok:
