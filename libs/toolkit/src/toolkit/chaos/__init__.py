@@ -11,6 +11,7 @@ see that latency and memory stay flat. Exits 1 on any broken invariant.
     uv run patterns chaos --minutes 30 --seed 7        # faults every 20 s on average
     uv run patterns chaos --minutes 30 --soak          # no faults, half the measured maximum
     uv run patterns chaos --minutes 2 --seed 3 --patterns sagas,queue --faults kill-service
+    uv run patterns chaos --minutes 5 --nodes 3       # a 3-node cluster, 3 brokers: kill one at a time
 """
 
 from __future__ import annotations
@@ -50,6 +51,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--drain", type=float, default=300.0, help="seconds to wait for work in flight at the end"
     )
+    parser.add_argument(
+        "--nodes", type=int, default=1, help="Restate nodes and Kafka brokers (default 1; 3: a cluster)"
+    )
     parser.add_argument("--out", type=Path, default=Path("chaos-results"), help="where the report goes")
 
 
@@ -73,6 +77,7 @@ def chaos(args: argparse.Namespace) -> int:
             patterns=args.patterns,
             drain=args.drain,
             workdir=Path(workdir),
+            nodes=args.nodes,
         )
         print(
             f"chaos: {args.minutes:g} min, seed {args.seed}, "

@@ -77,25 +77,30 @@ def path(service: str, handler: str, key: str | None = None) -> str:
 
 
 class Caller:
-    """The workload's HTTP client of the ingress; keeps every ``Call`` it made."""
+    """The workload's HTTP client of the ingress (of every node of a cluster: the calls take
+    turns, and a retry goes to the next node); keeps every ``Call`` it made."""
 
-    def __init__(self, ingress: str, *, deadline: float = 600.0, connections: int = 64) -> None:
+    def __init__(self, ingresses: list[str], *, deadline: float = 600.0, connections: int = 64) -> None:
         limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
-        self.http = httpx.AsyncClient(base_url=ingress, timeout=ATTEMPT_SECONDS, limits=limits)
+        self.clients = [
+            httpx.AsyncClient(base_url=url, timeout=ATTEMPT_SECONDS, limits=limits) for url in ingresses
+        ]
         self.deadline = deadline  # seconds a call may take, retries included
         self.calls: list[Call] = []
         self.retries = 0
 
     async def close(self) -> None:
-        await self.http.aclose()
+        for client in self.clients:
+            await client.aclose()
 
     async def _request(self, call: Call, method: str, url: str, **kwargs: Any) -> httpx.Response:
         """One answer of the server to ``method url``, retrying what a crash causes."""
         pause = 0.1
         while True:
             call.attempts += 1
+            http = self.clients[(len(self.calls) + call.attempts) % len(self.clients)]
             try:
-                response = await self.http.request(method, url, **kwargs)
+                response = await http.request(method, url, **kwargs)
                 if response.status_code not in RETRY_STATUSES:
                     return response
                 trouble = f"HTTP {response.status_code}: {response.text[:200]}"

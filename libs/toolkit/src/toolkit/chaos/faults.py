@@ -25,6 +25,7 @@ class Fault:
     target: str  # the service, or "restate-server" / "kafka"
     seconds: float  # down or paused for
     started: float | None = None  # when it was actually done (seconds after the start)
+    epoch: float | None = None  # the same, as wall-clock time
     took: float | None = None  # until the stack was whole again
     error: str | None = None
 
@@ -33,16 +34,25 @@ class Fault:
 
 
 def plan(
-    seed: int, seconds: float, every: float, services: list[str], kinds: tuple[str, ...] = KINDS
+    seed: int,
+    seconds: float,
+    every: float,
+    services: list[str],
+    kinds: tuple[str, ...] = KINDS,
+    *,
+    servers: tuple[str, ...] = ("restate-server",),
+    brokers: tuple[str, ...] = ("kafka",),
 ) -> list[Fault]:
     """The faults of a run of ``seconds``, starting after a quiet ``every``/2 and ending a quiet
-    ``every``/2 before the workload stops."""
+    ``every``/2 before the workload stops. On a cluster, ``servers`` and ``brokers`` name its
+    nodes and brokers, and each kill hits one of them."""
     rng = random.Random(f"{seed}:faults")
     weights = [WEIGHTS[k] for k in kinds]
     faults, at = [], every / 2
     while at < seconds - every / 2:
         kind = rng.choices(kinds, weights)[0]
-        target = {"kill-server": "restate-server", "kill-kafka": "kafka"}.get(kind) or rng.choice(services)
+        pool = {"kill-server": servers, "kill-kafka": brokers}.get(kind, services)
+        target = rng.choice(list(pool))
         lasting = INACTIVITY_SECONDS + rng.uniform(1, 4) if kind == "pause-service" else rng.uniform(0.2, 3)
         faults.append(Fault(round(at, 2), kind, target, round(lasting, 2)))
         at += rng.uniform(0.5 * every, 1.5 * every)
@@ -56,9 +66,9 @@ def inflict(stack: ChaosStack, fault: Fault) -> None:
         if fault.kind == "kill-service":
             stack.kill_service(fault.target, fault.seconds)
         elif fault.kind == "kill-server":
-            stack.kill_server(fault.seconds)
+            stack.kill_server(fault.target, fault.seconds)
         elif fault.kind == "kill-kafka":
-            stack.kill_kafka(fault.seconds)
+            stack.kill_kafka(fault.target, fault.seconds)
         elif fault.kind == "pause-service":
             stack.pause_service(fault.target, fault.seconds)
         elif fault.kind == "redeploy":

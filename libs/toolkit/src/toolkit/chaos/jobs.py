@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass
 from typing import ClassVar
@@ -40,8 +41,13 @@ class CronJobs(Driver):
         self.jobs: list[Job] = []
         self.active: Job | None = None
         self.lifetime = 0.0
+        self.turn = asyncio.Lock()  # steps run concurrently: one job at a time
 
     async def step(self, n: int) -> None:
+        async with self.turn:
+            await self._step(n)
+
+    async def _step(self, n: int) -> None:
         if self.active is None:
             job = Job(self.key("cron", n), time.time())
             request = {
@@ -70,8 +76,9 @@ class CronJobs(Driver):
             job.cancelled = time.time()
 
     async def finish(self) -> None:
-        if self.active is not None:
-            await self._cancel(self.active)
+        async with self.turn:
+            if self.active is not None:
+                await self._cancel(self.active)
 
     def check(self, checks: Checks) -> None:
         self.answered(checks)

@@ -91,6 +91,22 @@ def by_pattern(calls: list[Any]) -> dict[str, dict[str, Any]]:
     return found
 
 
+def flow(fault: dict[str, Any], calls: list[Any]) -> dict[str, float | None]:
+    """How calls fared around a fault: the first answer to a call sent after it began, and the
+    longest wait of a call sent while it lasted (seconds)."""
+    start = fault.get("epoch")
+    if start is None:
+        return {"first_answer_s": None, "longest_wait_s": None}
+    after = [c.answered - start for c in calls if c.sent >= start and c.answered is not None]
+    during = [
+        c.answered - c.sent for c in calls if start <= c.sent <= start + fault["seconds"] and c.answered
+    ]
+    return {
+        "first_answer_s": round(min(after), 2) if after else None,
+        "longest_wait_s": round(max(during), 2) if during else None,
+    }
+
+
 def to_json(outcome: Outcome) -> dict[str, Any]:
     checks = outcome.checks
     return {
@@ -101,7 +117,7 @@ def to_json(outcome: Outcome) -> dict[str, Any]:
         "calibrated": outcome.calibrated,
         "steps": outcome.steps,
         "achieved_rate": round(outcome.steps / max(outcome.elapsed, 1e-9), 2),
-        "faults": [f.to_json() for f in outcome.faults],
+        "faults": [{**f.to_json(), **flow(f.to_json(), outcome.calls)} for f in outcome.faults],
         "requests": by_pattern(outcome.calls),
         "invariants": {
             name: {
@@ -141,7 +157,8 @@ def text(outcome: Outcome) -> str:
             took = "-" if f["took"] is None else f["took"]
             lines.append(
                 f"  {started:>7} s  {f['kind']:<14} {f['target']:<18} "
-                f"{f['seconds']:>5} s, whole again after {took} s{extra}"
+                f"{f['seconds']:>5} s, whole again after {took} s; first answer after "
+                f"{f['first_answer_s']} s, longest wait meanwhile {f['longest_wait_s']} s{extra}"
             )
     lines.append("requests by pattern:  requests  answered  retried   p50 ms   p99 ms")
     for pattern, r in data["requests"].items():

@@ -52,6 +52,7 @@ class Options:
     patterns: tuple[str, ...] = ()  # () for all
     drain: float = 300.0
     workdir: Path = Path("chaos-work")
+    nodes: int = 1  # Restate nodes, and as many Kafka brokers
 
 
 @dataclass
@@ -103,7 +104,7 @@ class ChaosRun:
         for fault in faults:
             if stop.wait(max(0.0, began + fault.at - time.monotonic())):
                 return
-            fault.started = time.monotonic() - began
+            fault.started, fault.epoch = time.monotonic() - began, time.time()
             inflict(stack, fault)
 
     # -- workload --------------------------------------------------------------------------
@@ -183,12 +184,12 @@ class ChaosRun:
 
     def run(self) -> Outcome:
         options = self.options
-        stack = ChaosStack(options.workdir, self.services, self.subscriptions)
+        stack = ChaosStack(options.workdir, self.services, self.subscriptions, nodes=options.nodes)
         stop = threading.Event()
         sampler = threading.Thread(target=self._sampler, args=(stack, stop), daemon=True)
         try:
             ledgers = {name: Ledger(stack.ledger_path(name)) for name in self.services}
-            caller = Caller(stack.harness.server.ingress_url, deadline=options.drain)
+            caller = Caller(stack.ingresses, deadline=options.drain)
             ctx = Context(
                 f"c{options.seed}-{int(time.time())}",
                 options.seed,
@@ -198,7 +199,15 @@ class ChaosRun:
                 ledgers,
             )
             faults = (
-                plan(options.seed, options.seconds, options.every, sorted(self.services), options.faults)
+                plan(
+                    options.seed,
+                    options.seconds,
+                    options.every,
+                    sorted(self.services),
+                    options.faults,
+                    servers=tuple(stack.servers()),
+                    brokers=tuple(stack.broker_names()),
+                )
                 if options.faults
                 else []
             )

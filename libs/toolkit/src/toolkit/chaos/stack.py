@@ -19,6 +19,7 @@ Faults, each of which the stack recovers from by itself:
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import signal
 import time
@@ -26,7 +27,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from common.events import Subscription
+from common.ingress import Admin
+from toolkit.infra.kafka import KafkaBroker, KafkaCluster
 from toolkit.infra.paths import free_port
+from toolkit.infra.process import ManagedProcess
 from toolkit.launcher import ServiceProcess
 from toolkit.testing.harness import Harness
 from toolkit.waiting import Timeout, wait_until
@@ -70,24 +74,58 @@ class Member:
         return [p.process.pid for p in everything if p is not None and p.process.pid and p.process.alive()]
 
 
+def _knows(admin: Admin, services: set[str]) -> bool:
+    return services <= set(admin.services())
+
+
 class ChaosStack:
     """The server, the broker and every service a chaos run drives."""
 
-    def __init__(self, workdir: Path, services: dict[str, dict[str, str]], subscriptions: list[Subscription]):
+    def __init__(
+        self,
+        workdir: Path,
+        services: dict[str, dict[str, str]],
+        subscriptions: list[Subscription],
+        *,
+        nodes: int = 1,
+    ) -> None:
         self.workdir = workdir
-        self.harness = Harness(workdir / "stack", server_env=SERVER_ENV)
+        self.harness = Harness(workdir / "stack", server_env=SERVER_ENV, nodes=nodes)
         self.kafka = self.harness.kafka()
+        self.admins = {s.node_name: Admin(s.admin_url) for s in self.harness.servers}
+        self.down: set[str] = set()  # nodes being killed right now: the admin API of another answers
         self.members = {
             name: Member(name, env, workdir / "services" / name) for name, env in services.items()
         }
         for member in self.members.values():
             member.current = member.spawn(self.harness)
+        self.known_everywhere()
         for subscription in subscriptions:
             self.harness.subscribe(subscription)
 
     @property
-    def admin(self):
-        return self.harness.admin
+    def clustered(self) -> bool:
+        return len(self.harness.servers) > 1
+
+    @property
+    def admin(self) -> Admin:
+        """The admin API of a node that is up."""
+        return next(admin for name, admin in self.admins.items() if name not in self.down)
+
+    @property
+    def ingresses(self) -> list[str]:
+        return [s.ingress_url for s in self.harness.servers]
+
+    def servers(self) -> list[str]:
+        """What ``kill-server`` can hit: the one server, or each node of the cluster."""
+        return [s.node_name for s in self.harness.servers] if self.clustered else ["restate-server"]
+
+    def brokers(self) -> list[KafkaBroker]:
+        return self.kafka.brokers if isinstance(self.kafka, KafkaCluster) else [self.kafka]
+
+    def broker_names(self) -> list[str]:
+        """What ``kill-kafka`` can hit: the one broker, or each broker of the cluster."""
+        return [f"kafka-{b.node_id}" for b in self.brokers()] if self.clustered else ["kafka"]
 
     def ledger_path(self, name: str) -> Path:
         return self.members[name].workdir / "fakes.sqlite"
@@ -95,12 +133,34 @@ class ChaosStack:
     def processes(self) -> dict[str, list[int]]:
         """Every process of the run by name: the server, the broker, each service's deployments."""
         found = {name: member.pids() for name, member in self.members.items()}
-        for name, process in (("restate-server", self.harness.server.process), ("kafka", self.kafka.process)):
+        brokers = self.kafka.brokers if isinstance(self.kafka, KafkaCluster) else [self.kafka]
+        named: list[tuple[str, ManagedProcess | None]] = [
+            (s.node_name if len(self.harness.servers) > 1 else "restate-server", s.process)
+            for s in self.harness.servers
+        ]
+        named += [(f"kafka-{b.node_id}" if len(brokers) > 1 else "kafka", b.process) for b in brokers]
+        for name, process in named:
             if process is not None and process.pid and process.alive():
                 found[name] = [process.pid]
         return found
 
+    def known_everywhere(self, timeout: float = 60.0) -> None:
+        """Wait until every node knows every service registered: a cluster spreads what one
+        node's admin API registered to the others a little later, and until then their
+        ingress answers 404 for it."""
+        wanted = set(self.admin.services())
+        for name, admin in self.admins.items():
+            if name not in self.down:
+                wait_until(
+                    functools.partial(_knows, admin, wanted),
+                    timeout=timeout,
+                    interval=0.2,
+                    what=f"node {name} to know {sorted(wanted)}",
+                )
+
     def close(self) -> None:
+        for admin in self.admins.values():
+            admin.close()
         for member in self.members.values():
             for process in [member.current, *member.draining]:
                 if process is not None:
@@ -115,15 +175,23 @@ class ChaosStack:
         time.sleep(down)
         process.restart()
 
-    def kill_server(self, down: float) -> None:
-        self.harness.server.kill()
-        time.sleep(down)
-        self.harness.server.start()
+    def kill_server(self, name: str, down: float) -> None:
+        """SIGKILL the server (or the cluster node ``name``), start it again on its data."""
+        server = self.harness.servers[self.servers().index(name)]
+        self.down.add(server.node_name)
+        try:
+            server.kill()
+            time.sleep(down)
+            server.start()
+        finally:
+            self.down.discard(server.node_name)
 
-    def kill_kafka(self, down: float) -> None:
-        self.kafka.kill()
+    def kill_kafka(self, name: str, down: float) -> None:
+        """SIGKILL the broker (or the broker ``name`` of the cluster), start it again on its data."""
+        broker = self.brokers()[self.broker_names().index(name)]
+        broker.kill()
         time.sleep(down)
-        self.kafka.start()
+        broker.start()
 
     def pause_service(self, name: str, paused: float) -> None:
         process = self.members[name].current
@@ -142,6 +210,7 @@ class ChaosStack:
         old = member.current
         assert old is not None
         member.current = member.spawn(self.harness)
+        self.known_everywhere()
         member.draining.append(old)
         began = time.monotonic()
         with contextlib.suppress(Timeout):

@@ -1,4 +1,4 @@
-"""A real Apache Kafka broker (KRaft mode, one node) as a child process.
+"""A real Apache Kafka broker (KRaft mode) as a child process, alone or one of a quorum.
 
 The jars come from Maven Central: ``mvn dependency:copy-dependencies`` on the pom shipped beside
 this module (``kafka-pom.xml``, pinned to ``KAFKA_VERSION``) copies them once into the project's
@@ -6,6 +6,11 @@ cache. A data dir is formatted once (``kafka.tools.StorageTool``) and reused by 
 broker listens on loopback only, and new consumer groups join at once
 (``group.initial.rebalance.delay.ms=0``). The local stack and the test fixtures both run it
 through ``KafkaBroker``.
+
+``KafkaCluster`` runs several brokers that are each also a controller of one KRaft quorum: all
+formatted with one cluster id, the internal topics and every new topic replicated to each broker,
+and a write acknowledged once two replicas have it (``min.insync.replicas`` 2), so one broker can
+be lost without losing a record or stopping writes.
 """
 
 from __future__ import annotations
@@ -134,11 +139,20 @@ class KafkaBroker:
         controller_port: int | None = None,
         log_path: Path | None = None,
         heap: str = "512m",
+        node_id: int = 1,
+        voters: str | None = None,
+        replication: int = 1,
+        cluster: str | None = None,
     ) -> None:
+        """``voters``, ``replication`` and ``cluster`` (its id) make it one broker of a quorum."""
         self.data_dir = data_dir
         self.port = port
         self.controller_port = controller_port or free_port()
         self.heap = heap
+        self.node_id = node_id
+        self.voters = voters
+        self.replication = replication
+        self.cluster = cluster
         self.log_path = log_path or data_dir / "kafka.log"
         self.process: ManagedProcess | None = None
 
@@ -148,10 +162,11 @@ class KafkaBroker:
 
     def _write_config(self) -> Path:
         controller = f"127.0.0.1:{self.controller_port}"
+        copies, in_sync = str(self.replication), str(min(2, self.replication))
         settings = {
             "process.roles": "broker,controller",
-            "node.id": "1",
-            "controller.quorum.voters": f"1@{controller}",
+            "node.id": str(self.node_id),
+            "controller.quorum.voters": self.voters or f"{self.node_id}@{controller}",
             "listeners": f"PLAINTEXT://{self.bootstrap},CONTROLLER://{controller}",
             "advertised.listeners": f"PLAINTEXT://{self.bootstrap}",
             "controller.listener.names": "CONTROLLER",
@@ -162,12 +177,14 @@ class KafkaBroker:
             "auto.create.topics.enable": "false",
             "group.initial.rebalance.delay.ms": "0",
             "group.min.session.timeout.ms": "1000",
-            "offsets.topic.replication.factor": "1",
+            "offsets.topic.replication.factor": copies,
             "offsets.topic.num.partitions": "1",
-            "transaction.state.log.replication.factor": "1",
-            "transaction.state.log.min.isr": "1",
-            "share.coordinator.state.topic.replication.factor": "1",
-            "share.coordinator.state.topic.min.isr": "1",
+            "transaction.state.log.replication.factor": copies,
+            "transaction.state.log.min.isr": in_sync,
+            "share.coordinator.state.topic.replication.factor": copies,
+            "share.coordinator.state.topic.min.isr": in_sync,
+            "default.replication.factor": copies,
+            "min.insync.replicas": in_sync,
         }
         self.data_dir.mkdir(parents=True, exist_ok=True)
         (self.data_dir / "log4j2.properties").write_text(_LOG4J2)
@@ -192,21 +209,37 @@ class KafkaBroker:
 
     def start(self, timeout: float = 120.0) -> None:
         libs = ensure_kafka()
+        self.format(libs)
+        self.launch(libs)
+        wait_until(self.ready, timeout=timeout, interval=0.2, what=f"Kafka on {self.bootstrap}")
+
+    def format(self, libs: Path) -> None:
+        """Format the data dir, once."""
         config = self._write_config()
         if not (self.data_dir / "kraft" / "meta.properties").exists():
             subprocess.run(
-                self._java(libs, "kafka.tools.StorageTool", "format", "-t", cluster_id(), "-c", str(config)),
+                self._java(
+                    libs,
+                    "kafka.tools.StorageTool",
+                    "format",
+                    "-t",
+                    self.cluster or cluster_id(),
+                    "-c",
+                    str(config),
+                ),
                 check=True,
                 capture_output=True,
                 timeout=120,
             )
+
+    def launch(self, libs: Path) -> None:
+        config = self.data_dir / "server.properties"
         self.process = ManagedProcess(
             "kafka", self._java(libs, "kafka.Kafka", str(config)), log_path=self.log_path
         )
         self.process.start()
-        wait_until(self._ready, timeout=timeout, interval=0.2, what=f"Kafka on {self.bootstrap}")
 
-    def _ready(self) -> bool:
+    def ready(self) -> bool:
         assert self.process is not None
         if not self.process.alive():
             raise GiveUp(f"Kafka exited early:\n{self.process.tail()}")
@@ -246,7 +279,8 @@ class KafkaBroker:
         wanted = sorted(set(names) - set(admin.list_topics(timeout=10).topics))
         if not wanted:
             return
-        futures = admin.create_topics([NewTopic(name, partitions, 1) for name in wanted], request_timeout=30)
+        topics = [NewTopic(name, partitions, self.replication) for name in wanted]
+        futures = admin.create_topics(topics, request_timeout=30)
         for name, future in futures.items():
             try:
                 future.result(timeout=30)
@@ -254,3 +288,58 @@ class KafkaBroker:
                 if error.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
                     raise
             log.info("created topic %s", name)
+
+
+class KafkaCluster:
+    """``count`` brokers on loopback, each also a voter of the KRaft quorum (see the module doc)."""
+
+    def __init__(
+        self, data_dir: Path, *, ports: list[int], log_dir: Path | None = None, heap: str = "384m"
+    ) -> None:
+        controllers = [free_port() for _ in ports]
+        voters = ",".join(f"{i + 1}@127.0.0.1:{port}" for i, port in enumerate(controllers))
+        cluster = cluster_id()
+        self.brokers = [
+            KafkaBroker(
+                data_dir / f"broker-{i + 1}",
+                port=port,
+                controller_port=controllers[i],
+                log_path=(log_dir or data_dir) / f"kafka-{i + 1}.log",
+                heap=heap,
+                node_id=i + 1,
+                voters=voters,
+                replication=len(ports),
+                cluster=cluster,
+            )
+            for i, port in enumerate(ports)
+        ]
+
+    @property
+    def bootstrap(self) -> str:
+        return ",".join(b.bootstrap for b in self.brokers)
+
+    def start(self, timeout: float = 180.0) -> None:
+        """Start every broker, then wait for each (a quorum needs a majority before any is ready)."""
+        libs = ensure_kafka()
+        for broker in self.brokers:
+            broker.format(libs)
+            broker.launch(libs)
+        for broker in self.brokers:
+            wait_until(broker.ready, timeout=timeout, interval=0.2, what=f"Kafka on {broker.bootstrap}")
+
+    def stop(self) -> None:
+        for broker in reversed(self.brokers):
+            broker.stop()
+
+    def kill(self) -> None:
+        for broker in self.brokers:
+            broker.kill()
+
+    def alive(self) -> bool:
+        return all(b.alive() for b in self.brokers)
+
+    def tail(self, lines: int = 60) -> str:
+        return "\n".join(b.tail(lines // len(self.brokers)) for b in self.brokers)
+
+    def create_topics(self, names: Iterable[str], partitions: int = 1) -> None:
+        self.brokers[0].create_topics(names, partitions)

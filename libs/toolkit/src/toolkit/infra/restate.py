@@ -85,12 +85,14 @@ class RestateServer:
         env: dict[str, str] | None = None,
         log_path: Path | None = None,
         host: str = "127.0.0.1",
+        node_name: str = "patterns",
     ) -> None:
         self.base_dir = base_dir
+        self.node_name = node_name
         self.ports = ports or RestatePorts()
         self.host = host
         binaries = ensure_restate()
-        argv = [str(binaries.server), "--base-dir", str(base_dir), "--node-name", "patterns", "--no-logo"]
+        argv = [str(binaries.server), "--base-dir", str(base_dir), "--node-name", node_name, "--no-logo"]
         if config_file is not None:
             argv += ["--config-file", str(config_file)]
         server_env = {

@@ -27,8 +27,10 @@ CONFIG_FILE = "restate.toml"
 
 
 def kafka_clusters(broker: str, **consumer: str) -> str:
-    """``ingress.kafka-clusters`` as one environment value: the cluster ``my-cluster`` at ``broker``."""
-    fields = [f"name = {json.dumps(CLUSTER)}", f"brokers = [{json.dumps('PLAINTEXT://' + broker)}]"]
+    """``ingress.kafka-clusters`` as one environment value: the cluster ``my-cluster`` at ``broker``
+    (``host:port``, or several joined by commas)."""
+    brokers = ", ".join(json.dumps("PLAINTEXT://" + b) for b in broker.split(","))
+    fields = [f"name = {json.dumps(CLUSTER)}", f"brokers = [{brokers}]"]
     fields += [f"{json.dumps(key)} = {json.dumps(value)}" for key, value in consumer.items()]
     return "[{" + ", ".join(fields) + "}]"
 
@@ -40,10 +42,11 @@ def config_file(root: Path) -> Path:
     return path
 
 
-def for_tests(kafka_port: int) -> dict[str, str]:
+def for_tests(*kafka_ports: int) -> dict[str, str]:
+    brokers = ",".join(f"127.0.0.1:{port}" for port in kafka_ports)
     return {
         "RESTATE_INGRESS__KAFKA_CLUSTERS": kafka_clusters(
-            f"127.0.0.1:{kafka_port}", **{"session.timeout.ms": "3000", "heartbeat.interval.ms": "500"}
+            brokers, **{"session.timeout.ms": "3000", "heartbeat.interval.ms": "500"}
         ),
         "RESTATE_DEFAULT_RETRY_POLICY__INITIAL_INTERVAL": "100ms",
         "RESTATE_DEFAULT_RETRY_POLICY__MAX_INTERVAL": "2s",

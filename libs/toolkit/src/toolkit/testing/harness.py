@@ -19,10 +19,11 @@ from common.events import Subscription
 from common.fakes import Ledger
 from common.ingress import Admin, Ingress
 from toolkit.infra import serverconfig
-from toolkit.infra.kafka import KafkaBroker
+from toolkit.infra.cluster import RestateCluster
+from toolkit.infra.kafka import KafkaBroker, KafkaCluster
 from toolkit.infra.keys import ensure_keypair
 from toolkit.infra.paths import free_port, project_root
-from toolkit.infra.restate import RestateServer
+from toolkit.infra.restate import RestatePorts, RestateServer
 from toolkit.launcher import ServerLink, ServiceProcess
 
 
@@ -51,25 +52,44 @@ class ServiceHandle(ServiceProcess):
 class Harness:
     """The server, its clients, and the services started so far (one per name and env)."""
 
-    def __init__(self, workdir: Path, *, server_env: dict[str, str] | None = None) -> None:
-        """``server_env``: more of Restate's settings for this server (``RESTATE_...``)."""
+    def __init__(self, workdir: Path, *, server_env: dict[str, str] | None = None, nodes: int = 1) -> None:
+        """``server_env``: more of Restate's settings for this server (``RESTATE_...``). ``nodes``
+        > 1: a cluster of that many Restate nodes (``toolkit.infra.cluster``) and as many Kafka
+        brokers; ``server`` is then the first node, ``servers`` all of them."""
         self.workdir = workdir
         signing_key, self.identity = ensure_keypair(workdir / "keys")
-        self.kafka_port = free_port()
-        self.kafka_broker: KafkaBroker | None = None
-        self.server = RestateServer(
-            workdir / "restate-data",
-            config_file=serverconfig.config_file(project_root()),
-            signing_key=signing_key,
-            env={**serverconfig.for_tests(self.kafka_port), **(server_env or {})},
-            log_path=workdir / "restate-server.log",
-        )
-        self.server.start()
+        self.kafka_ports = [free_port() for _ in range(nodes)]
+        self.kafka_port = self.kafka_ports[0]
+        self.kafka_broker: KafkaBroker | KafkaCluster | None = None
+        config = serverconfig.config_file(project_root())
+        env = {**serverconfig.for_tests(*self.kafka_ports), **(server_env or {})}
+        if nodes == 1:
+            single = RestateServer(
+                workdir / "restate-data",
+                config_file=config,
+                signing_key=signing_key,
+                env=env,
+                log_path=workdir / "restate-server.log",
+            )
+            single.start()
+            self.servers = [single]
+        else:
+            ports = [RestatePorts() for _ in range(nodes)]
+            cluster = RestateCluster(
+                workdir / "restate-data",
+                ports,
+                config_file=config,
+                signing_key=signing_key,
+                env=env,
+                log_dir=workdir,
+            )
+            cluster.start()
+            self.servers = cluster.nodes
+        self.server = self.servers[0]
         self.ingress = Ingress(self.server.ingress_url)
         self.admin = Admin(self.server.admin_url)
-        self.link = ServerLink(
-            self.server.ingress_url, self.server.admin_url, self.identity, f"127.0.0.1:{self.kafka_port}"
-        )
+        bootstrap = ",".join(f"127.0.0.1:{port}" for port in self.kafka_ports)
+        self.link = ServerLink(self.server.ingress_url, self.server.admin_url, self.identity, bootstrap)
         self._services: dict[tuple[str, tuple[tuple[str, str], ...]], ServiceHandle] = {}
         self._active: dict[str, ServiceHandle] = {}
 
@@ -98,12 +118,20 @@ class Harness:
         back: the next ``service(name)`` registers its own process again."""
         self._active.pop(name, None)
 
-    def kafka(self) -> KafkaBroker:
-        """The Kafka broker of ``my-cluster``, started on first use (needs Java 17 and Maven)."""
+    def kafka(self) -> KafkaBroker | KafkaCluster:
+        """The Kafka broker (or brokers) of ``my-cluster``, started on first use (needs Java 17
+        and Maven)."""
         if self.kafka_broker is None:
-            broker = KafkaBroker(
-                self.workdir / "kafka", port=self.kafka_port, log_path=self.workdir / "kafka.log", heap="384m"
-            )
+            broker: KafkaBroker | KafkaCluster
+            if len(self.kafka_ports) > 1:
+                broker = KafkaCluster(self.workdir / "kafka", ports=self.kafka_ports, log_dir=self.workdir)
+            else:
+                broker = KafkaBroker(
+                    self.workdir / "kafka",
+                    port=self.kafka_port,
+                    log_path=self.workdir / "kafka.log",
+                    heap="384m",
+                )
             try:
                 broker.start()
             except Exception as error:
@@ -122,7 +150,8 @@ class Harness:
     def close(self) -> None:
         for handle in self._services.values():
             handle.stop()
-        self.server.stop()
+        for server in reversed(self.servers):
+            server.stop()
         if self.kafka_broker is not None:
             self.kafka_broker.stop()
         self.ingress.close()

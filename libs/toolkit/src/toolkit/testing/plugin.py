@@ -57,7 +57,9 @@ def kafka(harness: Harness) -> kafka_infra.KafkaBroker:
         if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
             pytest.fail(message, pytrace=False)
         pytest.skip(message)
-    return harness.kafka()
+    broker = harness.kafka()
+    assert isinstance(broker, kafka_infra.KafkaBroker), "the session's harness runs one broker"
+    return broker
 
 
 @pytest.fixture
