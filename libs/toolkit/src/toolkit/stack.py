@@ -44,7 +44,8 @@ from toolkit.bench import add_arguments as add_bench_arguments
 from toolkit.bench import bench
 from toolkit.chaos import add_arguments as add_chaos_arguments
 from toolkit.chaos import chaos
-from toolkit.infra import kafka
+from toolkit.infra import kafka, serverconfig
+from toolkit.infra.cluster import RestateCluster, node_ports, wait_known
 from toolkit.infra.keys import ensure_keypair
 from toolkit.infra.paths import project_root
 from toolkit.infra.process import ManagedProcess, Watchdog, port_holders
@@ -101,9 +102,11 @@ class Stack:
         self.processes: list[tuple[str, ManagedProcess]] = []
         self.services: dict[str, ServiceProcess] = {}
         self.identity = ""
-        self.server: RestateServer | None = None
+        self.server: RestateServer | None = None  # the first node of a cluster
+        self.servers: list[RestateServer] = []
+        self.nodes = int(getattr(args, "nodes", 1))
         self.config = self.root / "restate.toml"
-        self.kafka: kafka.KafkaBroker | None = None
+        self.kafka: kafka.KafkaBroker | kafka.KafkaCluster | None = None
         self.subscriptions: list[Subscription] = []
         self.skipped: set[str] = set()
 
@@ -123,11 +126,18 @@ class Stack:
         if not needs:
             return
         reason = kafka.unavailable_reason()
-        broker = kafka.KafkaBroker(
+        broker: kafka.KafkaBroker | kafka.KafkaCluster = kafka.KafkaBroker(
             self.data / "kafka",
             port=kafka.broker_port(self.config, CLUSTER),
             log_path=self.data / "logs" / "kafka.log",
         )
+        if self.nodes > 1:  # one broker per node, every topic on all of them
+            broker = kafka.KafkaCluster(
+                self.data / "kafka-cluster",
+                ports=self.broker_ports(),
+                log_dir=self.data / "logs",
+                heap="512m",
+            )
         if reason is None:
             _say(f"starting Kafka {kafka.KAFKA_VERSION} on {broker.bootstrap} (installed on first use)")
             try:
@@ -144,22 +154,45 @@ class Stack:
             _say("Install Java 17 and Maven to run them; everything else runs without Kafka.\n")
             return
         self.kafka = broker
-        assert broker.process is not None
-        self.processes.append(("kafka", broker.process))
+        brokers = broker.brokers if isinstance(broker, kafka.KafkaCluster) else [broker]
+        for one in brokers:
+            assert one.process is not None
+            self.processes.append((f"kafka-{one.node_id}" if self.nodes > 1 else "kafka", one.process))
         self.subscriptions = [sub for subs in needs.values() for sub in subs]
         broker.create_topics(topic for sub in self.subscriptions for topic in sub.topics)
+
+    def node_ports(self) -> list[RestatePorts]:
+        first = RestatePorts(
+            ingress=self.args.ingress_port, admin=self.args.admin_port, node=self.args.node_port
+        )
+        return node_ports(first, self.nodes)
+
+    def broker_ports(self) -> list[int]:
+        """The broker ``restate.toml`` names, and the next ports for a cluster's other brokers."""
+        first = kafka.broker_port(self.config, CLUSTER)
+        return [first + i for i in range(self.nodes)]
 
     def check_ports(self) -> None:
         """Refuse to start on a taken port: a leftover server or service there would answer our
         health checks and receive our registrations. Says who holds each port."""
         patterns = installed_patterns()
-        args = self.args
-        wanted = {"ingress": args.ingress_port, "admin": args.admin_port, "node": args.node_port}
+        wanted: dict[str, int] = {}
+        for i, ports in enumerate(self.node_ports()):
+            node = f"node {i + 1} " if self.nodes > 1 else ""
+            wanted |= {
+                f"{node}ingress": ports.ingress,
+                f"{node}admin": ports.admin,
+                f"{node}node": ports.node,
+            }
         for name in self.chosen():
             pattern = patterns[name].load()
             wanted[name] = pattern.port
             if pattern.subscriptions:
-                wanted["kafka"] = kafka.broker_port(self.config, CLUSTER)
+                brokers = self.broker_ports()
+                wanted |= {
+                    "kafka" if len(brokers) == 1 else f"kafka broker {i + 1}": p
+                    for i, p in enumerate(brokers)
+                }
         holders = port_holders(set(wanted.values()))
         problems = [
             f"  {what} port {port} is taken by {holders[port]}"
@@ -185,17 +218,33 @@ class Stack:
         signing_key = None
         if not self.args.no_signing:
             signing_key, self.identity = ensure_keypair(self.data / "keys")
-        self.server = RestateServer(
-            self.data / "restate",
-            ports=RestatePorts(
-                ingress=self.args.ingress_port, admin=self.args.admin_port, node=self.args.node_port
-            ),
-            config_file=self.config if self.config.exists() else None,
+        config = self.config if self.config.exists() else None
+        if self.nodes == 1:
+            self.server = RestateServer(
+                self.data / "restate",
+                ports=self.node_ports()[0],
+                config_file=config,
+                signing_key=signing_key,
+                log_path=self.data / "logs" / "restate-server.log",
+            )
+            self.servers = [self.server]
+            self.processes.append(("restate-server", self.server.process))  # stopped even if interrupted
+            self.server.start()
+            return
+        brokers = ",".join(f"127.0.0.1:{port}" for port in self.broker_ports())
+        cluster = RestateCluster(
+            self.data / "restate-cluster",
+            self.node_ports(),
+            config_file=config,
             signing_key=signing_key,
-            log_path=self.data / "logs" / "restate-server.log",
+            env={"RESTATE_INGRESS__KAFKA_CLUSTERS": serverconfig.kafka_clusters(brokers)},
+            log_dir=self.data / "logs",
         )
-        self.processes.append(("restate-server", self.server.process))  # stopped even if interrupted
-        self.server.start()
+        self.servers = cluster.nodes
+        self.server = self.servers[0]
+        self.processes += [(f"restate-{node.node_name}", node.process) for node in self.servers]
+        _say(f"starting a Restate cluster of {self.nodes} nodes (replication 2)")
+        cluster.start()
 
     def start_services(self) -> None:
         assert self.server is not None
@@ -203,7 +252,7 @@ class Stack:
             self.server.ingress_url,
             self.server.admin_url,
             self.identity,
-            f"127.0.0.1:{kafka.broker_port(self.config, CLUSTER)}",
+            ",".join(f"127.0.0.1:{port}" for port in self.broker_ports()),
         )
         for name in self.chosen():
             service = ServiceProcess(
@@ -226,6 +275,10 @@ class Stack:
             service.wait_healthy()
             registered[name] = service.register(admin)
         admin.close()
+        if self.nodes > 1:  # every node's ingress knows every service before we say we are up
+            wait_known(
+                [node.admin_url for node in self.servers], {s for svcs in registered.values() for s in svcs}
+            )
         return registered
 
     def stop(self) -> None:
@@ -253,8 +306,14 @@ def _banner(stack: Stack, registered: dict[str, list[str]]) -> str:
     assert stack.server is not None
     lines = [
         "\nRestate patterns are up.",
-        f"  ingress   {stack.server.ingress_url}",
-        f"  admin/UI  {stack.server.admin_url}",
+        *(
+            [f"  ingress   {stack.server.ingress_url}", f"  admin/UI  {stack.server.admin_url}"]
+            if len(stack.servers) == 1
+            else [
+                f"  node {n.node_name}   ingress {n.ingress_url}  admin/UI {n.admin_url}"
+                for n in stack.servers
+            ]
+        ),
         f"  signing   {'on: ' + stack.identity if stack.identity else 'off'}",
         *(
             f"  {name:<17} :{stack.services[name].port}  {', '.join(svcs)}"
@@ -298,7 +357,7 @@ def up(args: argparse.Namespace) -> int:
         followers = [
             threading.Thread(target=_follow, args=(p, n, stop), daemon=True)
             for n, p in stack.processes
-            if not args.quiet and n not in ("restate-server", "kafka")
+            if not args.quiet and not n.startswith(("restate-", "kafka"))
         ]
         for follower in followers:
             follower.start()
@@ -346,6 +405,9 @@ def main(argv: list[str] | None = None) -> int:
     start.add_argument("--ingress-port", type=int, default=8080)
     start.add_argument("--admin-port", type=int, default=9070)
     start.add_argument("--node-port", type=int, default=5122, help="Restate's node-to-node port")
+    start.add_argument(
+        "--nodes", type=int, default=1, help="Restate nodes and Kafka brokers: 3 runs a cluster (default 1)"
+    )
     start.add_argument("--data-dir", help="data and logs of the stack (default: .data/stack in the project)")
     sub.add_parser("install", help="install the pinned Restate server (and Kafka) into the cache")
     add_bench_arguments(sub.add_parser("bench", help="measure throughput and latency of some patterns"))

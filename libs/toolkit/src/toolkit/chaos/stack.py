@@ -19,7 +19,6 @@ Faults, each of which the stack recovers from by itself:
 from __future__ import annotations
 
 import contextlib
-import functools
 import os
 import signal
 import time
@@ -28,6 +27,7 @@ from pathlib import Path
 
 from common.events import Subscription
 from common.ingress import Admin
+from toolkit.infra.cluster import wait_known
 from toolkit.infra.kafka import KafkaBroker, KafkaCluster
 from toolkit.infra.paths import free_port
 from toolkit.infra.process import ManagedProcess
@@ -72,10 +72,6 @@ class Member:
     def pids(self) -> list[int]:
         everything = [self.current, *self.draining]
         return [p.process.pid for p in everything if p is not None and p.process.pid and p.process.alive()]
-
-
-def _knows(admin: Admin, services: set[str]) -> bool:
-    return services <= set(admin.services())
 
 
 class ChaosStack:
@@ -144,19 +140,10 @@ class ChaosStack:
                 found[name] = [process.pid]
         return found
 
-    def known_everywhere(self, timeout: float = 60.0) -> None:
-        """Wait until every node knows every service registered: a cluster spreads what one
-        node's admin API registered to the others a little later, and until then their
-        ingress answers 404 for it."""
-        wanted = set(self.admin.services())
-        for name, admin in self.admins.items():
-            if name not in self.down:
-                wait_until(
-                    functools.partial(_knows, admin, wanted),
-                    timeout=timeout,
-                    interval=0.2,
-                    what=f"node {name} to know {sorted(wanted)}",
-                )
+    def known_everywhere(self) -> None:
+        """Every node knows every service registered (see ``toolkit.infra.cluster.wait_known``)."""
+        up = [s.admin_url for s in self.harness.servers if s.node_name not in self.down]
+        wait_known(up, set(self.admin.services()))
 
     def close(self) -> None:
         for admin in self.admins.values():

@@ -16,9 +16,11 @@ import json
 from collections.abc import Mapping
 from pathlib import Path
 
+from common.ingress import Admin
 from toolkit.infra.restate import RestatePorts, RestateServer
 from toolkit.waiting import wait_until
 
+NODE_PORT_STEP = 10_000  # node 2 adds 20000 to each of node 1's ports, node 3 adds 30000
 ROLES = ["metadata-server", "admin", "worker", "log-server", "http-ingress"]
 CLUSTER_NAME = "patterns"
 
@@ -36,6 +38,34 @@ def node_env(
         "RESTATE_METADATA_CLIENT__ADDRESSES": json.dumps([f"http://{host}:{p.node}" for p in ports]),
         "RESTATE_AUTO_PROVISION": "true" if index == 0 else "false",
     }
+
+
+def node_ports(first: RestatePorts, count: int) -> list[RestatePorts]:
+    """The ports of ``count`` nodes from the first node's: 8080, 28080, 38080 and so on."""
+    return [first] + [
+        RestatePorts(
+            ingress=first.ingress + (i + 1) * NODE_PORT_STEP,
+            admin=first.admin + (i + 1) * NODE_PORT_STEP,
+            node=first.node + (i + 1) * NODE_PORT_STEP,
+        )
+        for i in range(1, count)
+    ]
+
+
+def wait_known(admin_urls: list[str], services: set[str], timeout: float = 60.0) -> None:
+    """Wait until every node knows ``services``: a cluster spreads what one node's admin API
+    registered to the others a little later, and until then their ingress answers 404 for it."""
+    for url in admin_urls:
+        admin = Admin(url)
+        try:
+            wait_until(
+                lambda admin=admin: services <= set(admin.services()),  # type: ignore[misc]
+                timeout=timeout,
+                interval=0.2,
+                what=f"the node at {url} to know {sorted(services)}",
+            )
+        finally:
+            admin.close()
 
 
 class RestateCluster:
