@@ -8,6 +8,7 @@ running local stack (and fails in CI, where nothing else runs).
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import random
@@ -148,10 +149,7 @@ def test_a_kafka_record_through_one_broker_is_read_through_every_node(cluster: d
 
     for ingress in (second, third, first):
         wait_until(
-            lambda ingress=ingress: located(ingress),
-            timeout=60,
-            interval=0.3,
-            what=f"the update on {ingress}",
+            functools.partial(located, ingress), timeout=60, interval=0.3, what=f"the update on {ingress}"
         )
 
 

@@ -57,6 +57,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "registers the floor services with that server)",
     )
     parser.add_argument("--admin", default="http://127.0.0.1:9070", help="its admin URL (with --ingress)")
+    parser.add_argument(
+        "--nodes",
+        type=int,
+        default=1,
+        help="Restate nodes of its own server: 3 measures a cluster (replication 2); CPU is all nodes'",
+    )
 
 
 def chosen(names: list[str]) -> list[str]:
@@ -127,10 +133,11 @@ def bench(args: argparse.Namespace) -> int:
     results: list[Result] = []
     stack = ServerLink(args.ingress, args.admin) if args.ingress else None
     with tempfile.TemporaryDirectory(prefix="patterns-bench-") as workdir:
-        runner = Bench(Path(workdir), warmup=args.warmup, stack=stack)
+        runner = Bench(Path(workdir), warmup=args.warmup, stack=stack, nodes=args.nodes)
         try:
             runner.start()
             where = "the running stack" if stack else "its own restate-server, request signing on"
+            where += f", {args.nodes} nodes" if args.nodes > 1 and not stack else ""
             print(f"measuring {where} at {runner.ingress}; load: {generator}", flush=True)
             for name in names:
                 scenario = SCENARIOS[name]
@@ -149,7 +156,10 @@ def bench(args: argparse.Namespace) -> int:
     command = "uv run patterns bench " + shlex.join(
         sys.argv[2:] if sys.argv[1:2] == ["bench"] else sys.argv[1:]
     )
-    run = Report(command, started, machine(), versions(generator), results, judge(results))
+    found = versions(generator)
+    if args.nodes > 1:
+        found["restate nodes"] = f"{args.nodes} (replication 2)"
+    run = Report(command, started, machine(), found, results, judge(results))
     print()
     print(reports.table(run))
     args.out.mkdir(parents=True, exist_ok=True)

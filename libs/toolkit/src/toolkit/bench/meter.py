@@ -6,7 +6,7 @@ what a scenario costs is the difference of two snapshots: CPU seconds (user + sy
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import psutil
@@ -38,9 +38,13 @@ def usage(pid: int) -> Usage:
     return Usage(cpu, rss / MIB)
 
 
-def snapshot(processes: Mapping[str, int]) -> dict[str, Usage]:
-    """``usage`` of each named process."""
-    return {name: usage(pid) for name, pid in processes.items()}
+def snapshot(processes: Mapping[str, int | Sequence[int]]) -> dict[str, Usage]:
+    """``usage`` of each named process (of several together, such as a cluster's nodes)."""
+    found = {}
+    for name, pids in processes.items():
+        each = [usage(pid) for pid in ([pids] if isinstance(pids, int) else pids)]
+        found[name] = Usage(sum(u.cpu_seconds for u in each), sum(u.rss_mib for u in each))
+    return found
 
 
 def cores() -> int:

@@ -39,10 +39,12 @@ class Bench:
     of their own and are checked from the server's state) and the floor services are registered
     with that server."""
 
-    def __init__(self, workdir: Path, *, warmup: int = 20, stack: ServerLink | None = None) -> None:
+    def __init__(
+        self, workdir: Path, *, warmup: int = 20, stack: ServerLink | None = None, nodes: int = 1
+    ) -> None:
         self.workdir = workdir
         self.warmup = warmup
-        self.harness = Harness(workdir) if stack is None else None
+        self.harness = Harness(workdir, nodes=nodes) if stack is None else None
         link = self.harness.link if self.harness else stack
         assert link is not None
         self.admin: Admin = self.harness.admin if self.harness else Admin(link.admin_url)
@@ -104,7 +106,7 @@ class Bench:
     def _env(self, scenario: Scenario) -> dict[str, str]:
         return {"LOG_LEVEL": "WARNING", **scenario.env}
 
-    def processes(self, scenario: Scenario) -> dict[str, int]:
+    def processes(self, scenario: Scenario) -> dict[str, int | list[int]]:
         if scenario.base == "direct":
             assert self.direct.pid is not None
             return {"hypercorn": self.direct.pid}
@@ -116,8 +118,9 @@ class Bench:
             service = self.harness.service(scenario.pattern, **self._env(scenario)).process.pid
         else:
             service = listener(load_pattern(scenario.pattern).port)
-        server = self.harness.server.process.pid if self.harness else listener(urlsplit(self.ingress).port)
-        found = {SERVER: server, scenario.pattern: service}
+        nodes = [s.process.pid for s in self.harness.servers] if self.harness else []
+        server = [pid for pid in nodes if pid] or listener(urlsplit(self.ingress).port)  # every node's CPU
+        found: dict[str, int | list[int] | None] = {SERVER: server, scenario.pattern: service}
         return {name: pid for name, pid in found.items() if pid is not None}
 
     def run(self, scenario: Scenario, requests: int, concurrency: int) -> Result:

@@ -12,13 +12,13 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from eventenrichment.service import LOCATION_UPDATES
-from eventtransactions.service import POSTS
-
 from common.events import Subscription
 from toolkit.chaos.calls import path
 from toolkit.chaos.workload import Checks, Driver
 
+# The two subscriptions, by their public names (the runner checks them against the patterns').
+POSTS = Subscription("social-media-posts", "UserFeed", "ProcessPost")
+LOCATION_UPDATES = Subscription("package-location-updates", "PackageTracker", "UpdateLocation")
 POISON = [b"{not json", b'{"content": 5}', b"[]", b'"just a string"']
 
 

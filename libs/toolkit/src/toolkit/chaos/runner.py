@@ -22,6 +22,7 @@ from toolkit.chaos.records import Feed, Packages, Posts
 from toolkit.chaos.stack import ChaosStack
 from toolkit.chaos.timers import Limited, Reminders, Trips, Webhooks
 from toolkit.chaos.workload import Checks, Context, Driver
+from toolkit.launcher import load_pattern
 
 DRIVERS: list[type[Driver]] = [
     Reservations,
@@ -82,6 +83,9 @@ class ChaosRun:
                 services.setdefault(other, next((dict(d.env) for d in DRIVERS if d.pattern == other), {}))
         self.services = services
         self.subscriptions = [s for d in chosen for s in d.subscriptions]
+        for driver in chosen:
+            declared = load_pattern(driver.pattern).subscriptions
+            assert set(driver.subscriptions) <= set(declared), f"{driver.pattern} subscribes {declared}"
         self.errors: list[str] = []
         self.driving, self.driven = threading.Event(), threading.Event()  # the workload's paced phase
         self.began = 0.0
