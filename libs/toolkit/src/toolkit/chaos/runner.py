@@ -88,7 +88,7 @@ class ChaosRun:
             assert set(driver.subscriptions) <= set(declared), f"{driver.pattern} subscribes {declared}"
         self.errors: list[str] = []
         self.driving, self.driven = threading.Event(), threading.Event()  # the workload's paced phase
-        self.began = 0.0
+        self.began = self.began_epoch = 0.0
         self.samples: dict[str, list[tuple[float, float]]] = {}  # name -> (epoch s, RSS MiB)
 
     # -- memory ----------------------------------------------------------------------------
@@ -155,17 +155,17 @@ class ChaosRun:
                 f"calibration: {calibrated:.1f} steps/s at {16} in flight; the soak runs at {rate:.1f}/s",
                 flush=True,
             )
-        self.began = time.monotonic()
+        self.began, self.began_epoch = time.monotonic(), time.time()
         self.driving.set()  # the main thread inflicts the faults meanwhile
         try:
-            steps, _ = await self._drive(drivers, self.options.seconds, rate, steps)
+            last, _ = await self._drive(drivers, self.options.seconds, rate, steps)
         finally:
             self.driven.set()
         elapsed = time.monotonic() - self.began
         for driver in drivers:
             await driver.finish()
         self.drivers = drivers
-        return steps, rate, calibrated, elapsed
+        return last - steps, rate, calibrated, elapsed  # the paced phase's steps
 
     def _drain(self, stack: ChaosStack) -> list[dict[str, Any]]:
         """Wait until no invocation is left and every record is applied; what is left after that."""
@@ -258,7 +258,7 @@ class ChaosRun:
                 checks,
                 caller.calls,
                 self.samples,
-                windows(caller.calls, elapsed),
+                windows(caller.calls, self.began_epoch, elapsed),
                 self.errors,
             )
         finally:
@@ -275,12 +275,11 @@ class ChaosRun:
             await caller.close()
 
 
-def windows(calls: list[Any], elapsed: float, count: int = 10) -> list[dict[str, float]]:
+def windows(calls: list[Any], start: float, elapsed: float, count: int = 10) -> list[dict[str, float]]:
     """Latency of the answered calls in ``count`` equal windows of the run, by when they were sent."""
-    answered = [c for c in calls if c.ms is not None]
+    answered = [c for c in calls if c.ms is not None and c.sent >= start]  # not the calibration's
     if not answered:
         return []
-    start = min(c.sent for c in answered)
     width = max(elapsed, 1.0) / count
     found = []
     for i in range(count):
