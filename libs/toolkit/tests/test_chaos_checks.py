@@ -16,9 +16,11 @@ import pytest
 from common.fakes import Ledger
 from toolkit.chaos import records
 from toolkit.chaos.calls import Call
-from toolkit.chaos.calls_patterns import Reservations, Tasks
+from toolkit.chaos.calls_patterns import Tasks
+from toolkit.chaos.objects import Reservations
 from toolkit.chaos.records import Posts, Record
-from toolkit.chaos.timers import REMINDER_SECONDS, Limited, Reminders, Trips
+from toolkit.chaos.timers import REMINDER_SECONDS, Limited, Reminders
+from toolkit.chaos.trips import Trips
 from toolkit.chaos.workload import Checks, Context, Driver
 
 D = TypeVar("D", bound=Driver)

@@ -15,12 +15,14 @@ from common.fakes import Ledger
 from toolkit.bench.meter import usage
 from toolkit.bench.model import percentile
 from toolkit.chaos.calls import Caller
-from toolkit.chaos.calls_patterns import FanOut, Machines, Reservations, Tasks, Uploads
+from toolkit.chaos.calls_patterns import FanOut, Tasks, Uploads
 from toolkit.chaos.faults import KINDS, Fault, inflict, plan
 from toolkit.chaos.jobs import CronJobs
+from toolkit.chaos.objects import Machines, Reservations
 from toolkit.chaos.records import Feed, Packages, Posts
 from toolkit.chaos.stack import ChaosStack
-from toolkit.chaos.timers import Limited, Reminders, Trips, Webhooks
+from toolkit.chaos.timers import Limited, Reminders, Webhooks
+from toolkit.chaos.trips import Trips
 from toolkit.chaos.workload import Checks, Context, Driver
 from toolkit.launcher import load_pattern
 
