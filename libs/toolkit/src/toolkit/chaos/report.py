@@ -37,6 +37,16 @@ def memory(samples: dict[str, list[tuple[float, float]]]) -> dict[str, dict[str,
     return found
 
 
+def series(samples: dict[str, list[tuple[float, float]]], points: int = 30) -> dict[str, list[list[float]]]:
+    """Each process's RSS over the run, thinned to about ``points`` samples: [seconds in, MiB]."""
+    found = {}
+    for name, values in samples.items():
+        step = max(1, len(values) // points)
+        start = values[0][0]
+        found[name] = [[round(t - start), round(rss, 1)] for t, rss in [*values[::step], values[-1]]]
+    return found
+
+
 def steady(outcome: Outcome) -> list[tuple[str, bool, str]]:
     """The soak's own judgments: (what, ok, detail)."""
     judged = []
@@ -131,6 +141,7 @@ def to_json(outcome: Outcome) -> dict[str, Any]:
         if not outcome.options.faults
         else [],
         "memory_mib": memory(outcome.memory),
+        "rss_series_mib": series(outcome.memory),
         "windows": outcome.windows,
         "errors": outcome.errors,
         "replay": replay(outcome),
