@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
@@ -80,7 +81,17 @@ class Caller:
     """The workload's HTTP client of the ingress (of every node of a cluster: the calls take
     turns, and a retry goes to the next node); keeps every ``Call`` it made."""
 
-    def __init__(self, ingresses: list[str], *, deadline: float = 600.0, connections: int = 64) -> None:
+    def __init__(
+        self,
+        ingresses: list[str],
+        *,
+        deadline: float = 600.0,
+        connections: int = 64,
+        rotation: Callable[[], set[int]] | None = None,
+    ) -> None:
+        """``rotation``: the indexes of the ingresses to use now, as a load balancer's readiness
+        check would give them (a restarted node is out until it knows every service)."""
+        self.rotation = rotation
         limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
         self.clients = [
             httpx.AsyncClient(base_url=url, timeout=ATTEMPT_SECONDS, limits=limits) for url in ingresses
@@ -98,7 +109,9 @@ class Caller:
         pause = 0.1
         while True:
             call.attempts += 1
-            http = self.clients[(len(self.calls) + call.attempts) % len(self.clients)]
+            ready = sorted(self.rotation()) if self.rotation else []
+            turn = len(self.calls) + call.attempts
+            http = self.clients[ready[turn % len(ready)]] if ready else self.clients[turn % len(self.clients)]
             try:
                 response = await http.request(method, url, **kwargs)
                 if response.status_code not in RETRY_STATUSES:

@@ -195,7 +195,7 @@ class ChaosRun:
         sampler = threading.Thread(target=self._sampler, args=(stack, stop), daemon=True)
         try:
             ledgers = {name: Ledger(stack.ledger_path(name)) for name in self.services}
-            caller = Caller(stack.ingresses, deadline=options.drain)
+            caller = Caller(stack.ingresses, deadline=options.drain, rotation=stack.in_rotation)
             ctx = Context(
                 f"c{options.seed}-{int(time.time())}",
                 options.seed,

@@ -170,8 +170,14 @@ class ChaosStack:
             server.kill()
             time.sleep(down)
             server.start()
+            if self.clustered:  # back in rotation once it knows every service, not before
+                wait_known([server.admin_url], set(self.admin.services()))
         finally:
             self.down.discard(server.node_name)
+
+    def in_rotation(self) -> set[int]:
+        """The servers whose ingress takes calls now: not being killed, restarted or catching up."""
+        return {i for i, s in enumerate(self.harness.servers) if s.node_name not in self.down}
 
     def kill_kafka(self, name: str, down: float) -> None:
         """SIGKILL the broker (or the broker ``name`` of the cluster), start it again on its data."""
