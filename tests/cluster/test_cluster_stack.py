@@ -13,7 +13,6 @@ import json
 import os
 import random
 import signal
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -26,6 +25,7 @@ import pytest
 from common.cli import installed_patterns
 from common.ingress import Admin
 from toolkit.infra.cluster import NODE_PORT_STEP
+from toolkit.infra.process import bindable
 from toolkit.waiting import wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.kafka, pytest.mark.cluster]
@@ -36,29 +36,20 @@ BROKERS = [19092, 19093, 19094]
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
-def free(port: int) -> bool:
-    with socket.socket() as sock:
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-        return True
-
-
 def node_one_ports() -> tuple[int, int, int]:
     """Ingress, admin and node port of node 1, each free at +20000 and +30000 as well."""
     rng = random.Random()
     found: list[int] = []
     while len(found) < 3:
         port = rng.randrange(10_000, 15_000)
-        if port not in found and all(free(port + k * NODE_PORT_STEP) for k in (0, 2, 3)):
+        if port not in found and all(bindable(port + k * NODE_PORT_STEP) for k in (0, 2, 3)):
             found.append(port)
     return found[0], found[1], found[2]
 
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    busy = [port for port in [*(p.port for p in PATTERNS.values()), *BROKERS] if not free(port)]
+    busy = [port for port in [*(p.port for p in PATTERNS.values()), *BROKERS] if not bindable(port)]
     if busy:
         message = f"ports {busy} are in use: is a local stack (`uv run patterns up`) running?"
         if IN_CI:
@@ -158,4 +149,4 @@ def test_ctrl_c_stops_every_node_and_broker(cluster: dict[str, Any]) -> None:
     os.killpg(process.pid, signal.SIGINT)
     assert process.wait(timeout=120) == 0
     ports = [int(url.rsplit(":", 1)[1]) for url in cluster["ingresses"] + cluster["admins"]] + BROKERS
-    assert [port for port in ports if not free(port)] == []
+    assert [port for port in ports if not bindable(port)] == []

@@ -81,15 +81,7 @@ class CronJobs(Driver):
                 await self._cancel(self.active)
 
     def check(self, checks: Checks) -> None:
-        self.answered(checks)
-        for call in self.calls:
-            if call.status is not None:
-                checks.expect(
-                    "expected-answer",
-                    self.pattern,
-                    call.status == 200,
-                    f"{call.target}: {call.status} {call.answer!r}",
-                )
+        self.answered(checks, ok=200)
         runs: dict[str, list[float]] = {}
         for effect in self.ledger.effects("taskrunner", "execute"):
             runs.setdefault(effect.request["payload"], []).append(effect.at)

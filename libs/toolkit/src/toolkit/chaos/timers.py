@@ -85,15 +85,7 @@ class Webhooks(Driver):
             await asyncio.gather(*(self.invoke("webhook", route, event) for _ in range(deliveries)))
 
     def check(self, checks: Checks) -> None:
-        self.answered(checks)
-        for call in self.calls:
-            if call.status is not None:
-                checks.expect(
-                    "expected-answer",
-                    self.pattern,
-                    call.status == 200,
-                    f"{call.target}: {call.status} {call.answer!r}",
-                )
+        self.answered(checks, ok=200)
         chains(self, checks, self.invoices, ledger=self.ctx.ledgers["schedulingtasks"])
 
 

@@ -121,8 +121,9 @@ class Driver:
         self.calls.append(call)
         return call
 
-    def answered(self, checks: Checks) -> None:
-        """Every call of this driver got its final answer (a 4xx it expects counts)."""
+    def answered(self, checks: Checks, *, ok: int | None = None) -> None:
+        """Every call of this driver got its final answer (a 4xx it expects counts); with ``ok``,
+        every answer has that status."""
         for call in self.calls:
             checks.expect(
                 "answered",
@@ -131,3 +132,10 @@ class Driver:
                 f"{call.what} {call.target}: {call.error or 'no answer'}",
                 [call.target],
             )
+            if ok is not None and call.status is not None:
+                checks.expect(
+                    "expected-answer",
+                    self.pattern,
+                    call.status == ok,
+                    f"{call.target}: {call.status} {call.answer!r}",
+                )

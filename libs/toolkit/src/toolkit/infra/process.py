@@ -125,7 +125,7 @@ def watch(commands: BinaryIO, grace: float) -> None:
     _signal_groups(groups, signal.SIGKILL)
 
 
-def _bindable(port: int) -> bool:
+def bindable(port: int) -> bool:
     """Whether nothing listens on (or holds) the loopback port. ``SO_REUSEADDR`` as servers set
     it, so connections of a process that just ended (TIME_WAIT) do not count."""
     with socket.socket() as sock:
@@ -148,7 +148,7 @@ def describe(pid: int) -> str:
 
 def port_holders(ports: Iterable[int]) -> dict[int, str]:
     """The ports among ``ports`` that something already holds, each with who holds it."""
-    taken = [port for port in ports if not _bindable(port)]
+    taken = [port for port in ports if not bindable(port)]
     holders = dict.fromkeys(taken, "a process this user cannot see")
     if not taken:
         return holders
