@@ -30,6 +30,15 @@ class FakeAdmin:
     def subscribe(self, source: str, sink: str, options: dict[str, str]) -> None:
         FakeAdmin.calls.append(("subscribe", (source, sink, options)))
 
+    def services(self) -> list[str]:
+        """Another node learns the services a few questions after they were registered."""
+        FakeAdmin.calls.append(("services", self.url))
+        asked = sum(1 for kind, url in FakeAdmin.calls if (kind, url) == ("services", self.url))
+        return ["a:1", "b:2"] if asked >= 3 else ["a:1"]
+
+    def close(self) -> None:
+        pass
+
 
 def test_every_deployment_is_registered_with_force_then_subscribed(monkeypatch: pytest.MonkeyPatch) -> None:
     FakeAdmin.calls = []
@@ -44,6 +53,21 @@ def test_every_deployment_is_registered_with_force_then_subscribed(monkeypatch: 
         "subscribe",
         ("kafka://c/t", "service://S/H", {"auto.offset.reset": "earliest"}),
     )
+
+
+def test_on_a_cluster_it_ends_once_every_other_node_knows_every_service(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    FakeAdmin.calls = []
+    monkeypatch.setattr(register, "Admin", FakeAdmin)
+    monkeypatch.setattr(register, "wait_until", _fast(register.wait_until))
+    monkeypatch.setenv("DEPLOYMENTS", "http://a:1,http://b:2")
+    monkeypatch.setenv("SUBSCRIPTIONS", "")
+    monkeypatch.setenv("KNOWN_BY", "http://n2:9070, http://n3:9070")
+    monkeypatch.setenv("REGISTER_TIMEOUT", "5")
+    assert register.main() == 0
+    asked = [url for kind, url in FakeAdmin.calls if kind == "services"]
+    assert asked == ["http://n2:9070"] * 3 + ["http://n3:9070"] * 3
 
 
 def test_a_subscription_without_a_sink_is_refused() -> None:

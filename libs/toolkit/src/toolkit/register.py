@@ -3,7 +3,9 @@
 Registers every deployment in ``DEPLOYMENTS`` (comma-separated URIs) with ``force``, then creates
 every subscription in ``SUBSCRIPTIONS`` (``source=sink`` pairs, comma-separated), retrying until
 Restate and each service answer: containers start in any order, and some compose implementations
-ignore ``condition: service_healthy``.
+ignore ``condition: service_healthy``. On a cluster, ``KNOWN_BY`` lists the other nodes' admin
+URLs: the job ends only once each of them knows every registered service, so that every node's
+ingress takes calls when it is done (a node learns what another registered a little later).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from functools import partial
 
 import httpx
 
@@ -37,6 +40,8 @@ def main() -> int:
     deployments = [uri.strip() for uri in os.environ.get("DEPLOYMENTS", "").split(",") if uri.strip()]
     subscriptions = parse_subscriptions(os.environ.get("SUBSCRIPTIONS", ""))
     timeout = float(os.environ.get("REGISTER_TIMEOUT", "300"))
+    known_by = [url.strip() for url in os.environ.get("KNOWN_BY", "").split(",") if url.strip()]
+    registered: set[str] = set()
     for uri in deployments:
 
         def register(uri: str = uri) -> list[str] | None:
@@ -48,10 +53,26 @@ def main() -> int:
 
         services = wait_until(register, timeout=timeout, interval=2, what=f"registering {uri}")
         log.info("registered %s: %s", uri, ", ".join(services))
+        registered.update(services)
     for source, sink in subscriptions:
         admin.subscribe(source, sink, {"auto.offset.reset": "earliest"})
         log.info("subscribed %s -> %s", source, sink)
+    for url in known_by:
+        wait_until(partial(knows, url, registered), timeout=timeout, interval=1, what=f"{url} to know")
+        log.info("%s knows every service", url)
     return 0
+
+
+def knows(admin_url: str, services: set[str]) -> bool:
+    """Whether the node at ``admin_url`` lists every one of ``services``."""
+    admin = Admin(admin_url)
+    try:
+        return services <= set(admin.services())
+    except (httpx.HTTPError, RestateHttpError) as error:
+        log.info("waiting for %s: %s", admin_url, error)
+        return False
+    finally:
+        admin.close()
 
 
 if __name__ == "__main__":

@@ -2,8 +2,10 @@
 invariant's result with the requests that broke it, the processes' memory, and how to replay.
 
 A soak is also judged on being steady: the p99 of the last window of the run against the
-median window's, and each process's RSS at the end against its RSS a quarter into the run
-(after start-up and caches have settled)."""
+median window's; each process's RSS levelling off (its peak over the last third of the run
+against its peak over the middle third: a leak keeps growing, a cache filling up stops); and the
+Restate server's RSS within what it is configured to use (its RSS at the start plus the RocksDB
+memory budget, which bounds the memtables and the block cache that fill up as data is written)."""
 
 from __future__ import annotations
 
@@ -16,11 +18,13 @@ from typing import Any
 from toolkit.bench.model import percentile
 from toolkit.chaos.runner import Outcome
 from toolkit.chaos.workload import INVARIANTS
+from toolkit.infra.restate import ROCKSDB_MEMORY_MIB
 
 P99_GROWTH = 2.0  # the last window's p99 may be at most this times the median window's ...
 P99_SLACK_MS = 50.0  # ... plus this (small latencies jitter by more than a factor)
-RSS_GROWTH = 1.25  # the end RSS may be at most this times the settled RSS ...
-RSS_SLACK_MIB = 32.0  # ... plus this
+RSS_GROWTH = 1.10  # the last third's peak RSS may be at most this times the middle third's ...
+RSS_SLACK_MIB = 8.0  # ... plus this
+BUDGET_SLACK_MIB = 32.0  # the server's peak may exceed its start plus its RocksDB budget by this
 
 
 def memory(samples: dict[str, list[tuple[float, float]]]) -> dict[str, dict[str, float]]:
@@ -61,14 +65,34 @@ def steady(outcome: Outcome) -> list[tuple[str, bool, str]]:
                 f"last window p99 {last:.0f} ms, median window {median:.0f} ms, limit {limit:.0f} ms",
             )
         )
-    for name, seen in memory(outcome.memory).items():
-        limit = RSS_GROWTH * seen["settled"] + RSS_SLACK_MIB
+    for name, samples in outcome.memory.items():
+        judged.extend(memory_judgments(name, [rss for _, rss in samples], server=name in outcome.servers))
+    return judged
+
+
+def memory_judgments(name: str, values: list[float], *, server: bool) -> list[tuple[str, bool, str]]:
+    """One process's RSS samples over a soak: does it level off, and a server within its budget."""
+    if len(values) < 6:
+        return []
+    third = len(values) // 3
+    middle, last = max(values[third : 2 * third]), max(values[2 * third :])
+    limit = RSS_GROWTH * middle + RSS_SLACK_MIB
+    judged = [
+        (
+            f"{name} RSS levels off",
+            last <= limit,
+            f"peak {middle:.0f} MiB over the middle third, {last:.0f} over the last (limit {limit:.0f}); "
+            f"start {values[0]:.0f}, end {values[-1]:.0f}",
+        )
+    ]
+    if server:
+        budget = values[0] + ROCKSDB_MEMORY_MIB + BUDGET_SLACK_MIB
         judged.append(
             (
-                f"{name} RSS flat",
-                seen["end"] <= limit,
-                f"start {seen['start']:.0f}, settled {seen['settled']:.0f}, peak {seen['peak']:.0f}, "
-                f"end {seen['end']:.0f} MiB (limit {limit:.0f})",
+                f"{name} RSS within its budget",
+                max(values) <= budget,
+                f"peak {max(values):.0f} MiB; start {values[0]:.0f} + RocksDB budget {ROCKSDB_MEMORY_MIB} "
+                f"+ {BUDGET_SLACK_MIB:.0f} = {budget:.0f}",
             )
         )
     return judged

@@ -71,6 +71,7 @@ class Outcome:
     memory: dict[str, list[tuple[float, float]]]  # RSS samples of each process, MiB
     windows: list[dict[str, float]]
     errors: list[str] = field(default_factory=list)  # of the runner itself (a driver that raised)
+    servers: tuple[str, ...] = ()  # which of the processes in ``memory`` are Restate servers
 
 
 class ChaosRun:
@@ -262,6 +263,7 @@ class ChaosRun:
                 self.samples,
                 windows(caller.calls, self.began_epoch, elapsed),
                 self.errors,
+                tuple(stack.servers()),
             )
         finally:
             stop.set()

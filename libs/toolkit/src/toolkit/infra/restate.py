@@ -16,6 +16,9 @@ from toolkit.infra.process import ManagedProcess
 from toolkit.waiting import GiveUp, wait_until
 
 RESTATE_VERSION = "1.7.12"
+# What RocksDB may use for memtables and block cache, which grow as data is written until they
+# reach it (the server's default is larger; a soak judges the server's RSS against this).
+ROCKSDB_MEMORY_MIB = 256
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +106,7 @@ class RestateServer:
             "RESTATE_ADVERTISED_ADDRESS": f"http://{host}:{self.ports.node}/",
             "RESTATE_LISTEN_MODE": "tcp",
             "RESTATE_DEFAULT_NUM_PARTITIONS": "2",
-            "RESTATE_ROCKSDB_TOTAL_MEMORY_SIZE": "256 MB",
+            "RESTATE_ROCKSDB_TOTAL_MEMORY_SIZE": f"{ROCKSDB_MEMORY_MIB} MiB",
             "RESTATE_LOG_FORMAT": "compact",
             **(env or {}),
         }
