@@ -23,6 +23,7 @@ ROOT = Path(__file__).resolve().parents[2]
 MEMBERS = sorted(p.parent.name for p in ROOT.glob("services/*/Dockerfile"))
 IMAGE_PREFIX = "restate-patterns"
 TOOLKIT = "toolkit"  # libs/toolkit/Dockerfile: the compose file's jobs
+BROKER = "broker"  # containers/broker/Dockerfile: the compose file's Kafka broker
 
 
 @dataclass(frozen=True)
@@ -139,7 +140,8 @@ def service_image(
     standins: dict[str, str], tmp_path_factory: pytest.TempPathFactory
 ) -> Callable[[str], BuiltImage]:
     """``service_image(member)``: ``docker build -f services/<member>/Dockerfile .``, once; the
-    toolkit's image (the compose jobs) is ``service_image("toolkit")``."""
+    toolkit's image (the compose jobs) is ``service_image("toolkit")``, the broker's (on the Kafka
+    stand-in, which must exist) ``service_image("broker")``."""
     logs = tmp_path_factory.mktemp("builds")
 
     def build(member: str) -> BuiltImage:
@@ -147,8 +149,12 @@ def service_image(
             tag = f"{IMAGE_PREFIX}/{member}:latest"
             started = time.monotonic()
             dockerfile = ROOT / ("libs" if member == TOOLKIT else "services") / member / "Dockerfile"
+            context = ROOT
+            if member == BROKER:
+                context = ROOT / "containers" / BROKER
+                dockerfile = context / "Dockerfile"
             with file_lock(cache_dir() / "images" / f".build-{member}.lock"):
-                image_id = build_image(dockerfile, ROOT, tag, log_path=logs / f"{member}.log")
+                image_id = build_image(dockerfile, context, tag, log_path=logs / f"{member}.log")
             built = BuiltImage(member, tag, image_id, image_size(image_id), time.monotonic() - started)
             _built[member] = built
             _report.append(f"{tag}: {built.size}, built in {built.seconds:.1f}s")

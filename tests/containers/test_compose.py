@@ -83,20 +83,68 @@ def test_ports_match_the_contract_and_the_dockerfiles(compose: dict[str, Any]) -
 
 def test_restate_and_kafka_are_pinned_healthchecked_with_named_volumes(compose: dict[str, Any]) -> None:
     services = compose["services"]
-    for name in ["restate"] + (["kafka"] if KAFKA_MEMBERS else []):
+    for name in ["restate"] + (["broker"] if KAFKA_MEMBERS else []):
         service = services[name]
-        assert re.search(r":\d+\.\d+\.\d+$", service["image"]), f"{name} image is not pinned"
+        image = service["image"]
+        if "build" in service:  # built on a pinned public image
+            dockerfile = (ROOT / service["build"]["context"] / "Dockerfile").read_text()
+            image = re.findall(r"^FROM (\S+)", dockerfile, re.MULTILINE)[-1]
+        assert re.search(r":\d+\.\d+\.\d+$", image), f"{name} image is not pinned"
         assert service["healthcheck"]["test"], f"{name} has no healthcheck"
         sources = [volume.split(":")[0] for volume in service.get("volumes", [])]
         assert any(source in compose["volumes"] for source in sources), f"{name} keeps no named volume"
     # Restate's data belongs to a named node: the default name (the hostname) changes per container.
     assert env(services["restate"]).get("RESTATE_NODE_NAME"), "a new restate container would refuse its data"
     for name, service in services.items():
-        for dependency in ("restate", "kafka"):
+        for dependency in ("restate", "broker"):
             if dependency in (service.get("depends_on") or {}):
                 assert healthy(service["depends_on"][dependency]), (
                     f"{name} must wait for a healthy {dependency}"
                 )
+
+
+def test_the_broker_is_the_go_catalogues_broker_container(compose: dict[str, Any]) -> None:
+    """``docker exec -it broker kafka-console-producer --bootstrap-server broker:29092 ...`` of
+    Restate's Go catalogue: a container named broker, that listener, and the tools on its path
+    (its image links them into /usr/local/bin)."""
+    broker = compose["services"]["broker"]
+    assert broker["container_name"] == "broker"
+    assert "PLAINTEXT://broker:29092" in env(broker)["KAFKA_ADVERTISED_LISTENERS"].split(",")
+    assert broker["build"] == {"context": "containers/broker"}
+    dockerfile = (ROOT / "containers/broker/Dockerfile").read_text()
+    assert 'ln -s "$tool" "/usr/local/bin/$(basename "$tool" .sh)"' in dockerfile
+
+
+def test_the_cluster_override_follows_the_specification_and_names_what_it_changes(
+    compose: dict[str, Any],
+) -> None:
+    override = yaml.safe_load((ROOT / "docker-compose.cluster.yml").read_text())
+    schema = json.loads((ROOT / "containers/compose-spec/compose-spec.json").read_text())
+    errors = [
+        f"{'/'.join(map(str, e.absolute_path))}: {e.message}"
+        for e in jsonschema.Draft201909Validator(schema).iter_errors(override)
+    ]
+    assert errors == []
+    services = override["services"]
+    nodes = ["restate", "restate-2", "restate-3"]
+    addresses = {env(services[n])["RESTATE_ADVERTISED_ADDRESS"] for n in nodes}
+    assert addresses == {f"http://{n}:5122" for n in nodes}
+    assert [env(services[n])["RESTATE_AUTO_PROVISION"] for n in nodes] == ["true", "false", "false"]
+    for node in nodes:
+        variables = env(services[node])
+        assert variables["RESTATE_DEFAULT_REPLICATION"] == "2"
+        assert json.loads(variables["RESTATE_METADATA_CLIENT__ADDRESSES"]) == [
+            f"http://{n}:5122" for n in nodes
+        ]
+    brokers = ["broker", "broker-2", "broker-3"]
+    assert [env(services[b])["KAFKA_NODE_ID"] for b in brokers] == ["1", "2", "3"]
+    for broker in brokers:
+        assert env(services[broker])["KAFKA_MIN_INSYNC_REPLICAS"] == "2"
+    # Services it does not add are the base file's, so each keeps its image, keys and port.
+    added = {"restate-2", "restate-3", "broker-2", "broker-3"}
+    assert set(services) - added <= set(compose["services"])
+    register = env(services["register"])["KNOWN_BY"].split(",")
+    assert register == ["http://restate-2:9070", "http://restate-3:9070"]
 
 
 def test_one_job_registers_every_deployment_and_subscription(compose: dict[str, Any]) -> None:

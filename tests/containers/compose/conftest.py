@@ -1,11 +1,17 @@
-"""The compose stack of ``test_compose_up.py``: images, ``up``, the registration, ``down -v``."""
+"""The compose stacks of ``test_compose_up.py`` (docker-compose.yml) and ``test_compose_cluster.py``
+(with docker-compose.cluster.yml on top): images, ``up``, the registration, ``down -v``."""
 
 from __future__ import annotations
 
 import os
+import pty
+import select
 import socket
+import subprocess
+import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +26,9 @@ from toolkit.waiting import wait_until
 ROOT = Path(__file__).resolve().parents[3]
 MEMBERS = sorted(p.parent.name for p in ROOT.glob("services/*/Dockerfile"))
 PORTS = (8080, 9070, 19092)  # what the compose file publishes on this machine
+# What the cluster override publishes besides: nodes 2 and 3, brokers 2 and 3.
+CLUSTER_PORTS = (*PORTS, 28080, 29070, 38080, 39070, 19093, 19094)
+NODE_OFFSETS = (0, 20000, 30000)  # node n's ingress and admin ports: 8080 and 9070 plus its offset
 
 
 def listening(port: int) -> bool:
@@ -34,6 +43,10 @@ class Walk:
     compose: ComposeStack
     admin: Admin
     ingress: Ingress
+    ports: tuple[int, ...] = PORTS
+    # Every node's ingress and admin, the first node's first (one of each on a single node).
+    ingresses: list[Ingress] = field(default_factory=list)
+    admins: list[Admin] = field(default_factory=list)
 
     def state(self, service: str, key: str) -> dict[str, Any]:
         """An object's or workflow's state, as ``restate kv get`` shows it."""
@@ -53,31 +66,122 @@ class Walk:
         wait_until(self.registered, timeout=300, interval=2, what="the registration job")
 
     def ports_in_use(self) -> list[int]:
-        return [port for port in PORTS if listening(port)]
+        return [port for port in self.ports if listening(port)]
 
 
-@pytest.fixture(scope="module")
-def walk(
-    service_image: Callable[[str], Any], container_tools: None, tmp_path_factory: pytest.TempPathFactory
+@contextmanager
+def running(
+    project: str,
+    log_dir: Path,
+    *,
+    files: tuple[str, ...] = (),
+    nodes: int = 1,
+    ports: tuple[int, ...] = PORTS,
+    env: dict[str, str] | None = None,
 ) -> Iterator[Walk]:
-    ensure_podman()
-    ensure_standins(ROOT)
-    for member in [*MEMBERS, "toolkit"]:
-        service_image(member)
+    """The compose stack up and registered, then down with its volumes. One stack at a time on this
+    machine (they publish the same ports), whichever test session starts it."""
     with file_lock(cache_dir() / ".compose.lock"):
-        compose = ComposeStack(ROOT, "patterns-compose-test", tmp_path_factory.mktemp("compose") / "log")
+        compose = ComposeStack(ROOT, project, log_dir / "log", files)
+        compose.env.update(env or {})
         compose.down(volumes=True)  # whatever an interrupted run left
-        busy = [port for port in PORTS if listening(port)]
+        busy = [port for port in ports if listening(port)]
         if busy:
-            message = f"ports {busy} are taken: the compose file publishes {PORTS}"
+            message = f"ports {busy} are taken: the compose file publishes {ports}"
             if os.environ.get("CI"):
                 pytest.fail(message)
             pytest.skip(message)
-        walk = Walk(compose, Admin("http://127.0.0.1:9070"), Ingress("http://127.0.0.1:8080", timeout=120))
+        offsets = NODE_OFFSETS[:nodes]
+        ingresses = [Ingress(f"http://127.0.0.1:{8080 + offset}", timeout=120) for offset in offsets]
+        admins = [Admin(f"http://127.0.0.1:{9070 + offset}") for offset in offsets]
+        walk = Walk(compose, admins[0], ingresses[0], ports, ingresses, admins)
         try:
             walk.up()
             yield walk
         finally:
-            walk.admin.close()
-            walk.ingress.close()
+            for client in [*ingresses, *admins]:
+                client.close()
             compose.down(volumes=True)
+
+
+@pytest.fixture(scope="module")
+def images(service_image: Callable[[str], Any], container_tools: None) -> None:
+    """Podman, the stand-ins and every image the compose file runs, built once."""
+    ensure_podman()
+    ensure_standins(ROOT)
+    for member in [*MEMBERS, "toolkit", "broker"]:
+        service_image(member)
+
+
+@pytest.fixture(scope="module")
+def docker_host(walk: Walk, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """The environment under which the ``docker`` client drives this machine's podman: podman's
+    Docker-compatible API on a socket of its own, so a README's ``docker ...`` command runs as
+    written."""
+    socket_path = tmp_path_factory.mktemp("docker") / "podman.sock"
+    env = {**walk.compose.env, "DOCKER_HOST": f"unix://{socket_path}"}
+    service = subprocess.Popen(
+        ["podman", "system", "service", "--time=0", f"unix://{socket_path}"],
+        env=walk.compose.env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_until(socket_path.exists, timeout=30, interval=0.2, what="podman's API socket")
+        yield env
+    finally:
+        service.terminate()
+        service.wait(timeout=30)
+
+
+def typed(argv: list[str], lines: list[str], env: dict[str, str], timeout: float = 180) -> str:
+    """Run ``argv`` on a terminal, as a user at a prompt would: wait for its ``>`` prompt, type
+    ``lines``, then Ctrl-D; what it printed."""
+    leader, follower = pty.openpty()
+    process = subprocess.Popen(argv, stdin=follower, stdout=follower, stderr=follower, env=env)
+    os.close(follower)
+    shown = bytearray()
+    deadline = time.monotonic() + timeout
+
+    def read_until(done: Callable[[], bool]) -> None:
+        while not done() and time.monotonic() < deadline:
+            ready, _, _ = select.select([leader], [], [], 0.2)
+            if ready:
+                try:
+                    shown.extend(os.read(leader, 4096))
+                except OSError:  # the terminal closed: the program is gone
+                    return
+
+    try:
+        read_until(lambda: b">" in shown or process.poll() is not None)
+        for line in lines:
+            os.write(leader, line.encode() + b"\r")
+        read_until(lambda: lines[-1].encode()[-20:] in shown or process.poll() is not None)
+        os.write(leader, b"\x04")
+        read_until(lambda: process.poll() is not None)
+        if process.poll() is None:
+            process.kill()
+            raise AssertionError(f"{argv[:3]} did not end:\n{shown.decode(errors='replace')}")
+    finally:
+        os.close(leader)
+    assert process.wait() == 0, shown.decode(errors="replace")
+    return shown.decode(errors="replace")
+
+
+@pytest.fixture(scope="module")
+def walk(images: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Walk]:
+    # The schedulingtasks demo's timing, through the compose file's pass-through.
+    with running(
+        "patterns-compose-test",
+        tmp_path_factory.mktemp("compose"),
+        env={"SCHEDULINGTASKS_REMINDER_SECONDS": "2"},
+    ) as walk:
+        yield walk
+
+
+@pytest.fixture(scope="module")
+def cluster(images: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Walk]:
+    log_dir = tmp_path_factory.mktemp("compose-cluster")
+    files = ("docker-compose.cluster.yml",)
+    with running("patterns-cluster-test", log_dir, files=files, nodes=3, ports=CLUSTER_PORTS) as walk:
+        yield walk

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import itertools
 import json
+import shlex
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 import pytest
@@ -18,11 +20,17 @@ import pytest
 from toolkit.producer import produce
 from toolkit.waiting import wait_until
 
+from .conftest import typed
+
 # The first test also pays for the stack's setup: on a new machine that builds the stand-ins and
 # every image before `up` (about 7 minutes on 2 cores).
 pytestmark = [pytest.mark.compose, pytest.mark.timeout(1800)]
 
 KAFKA = "127.0.0.1:19092"  # the broker's listener for this machine
+GO_PRODUCER = (
+    "docker exec -it broker kafka-console-producer --bootstrap-server broker:29092 "
+    "--topic social-media-posts --property parse.key=true --property key.separator=:"
+)
 RUN = uuid.uuid4().hex[:6]  # fresh keys in every run
 
 
@@ -47,10 +55,49 @@ def test_webhook_is_routed_and_starts_a_reminder_chain(walk: Any) -> None:
     event = {"id": f"evt_{RUN}", "type": "invoice.payment_failed", "created": 1, "data": data}
     answer = walk.ingress.call("WebhookCallbackRouter", "OnStripeEvent", event)
     assert answer["routed_to"] == f"PaymentTracker/{invoice}/OnPaymentFailure"
-    reminders = wait_until(
-        lambda: walk.state("PaymentTracker", invoice).get("reminders_count"), timeout=60, what="a reminder"
+    # The stack runs with SCHEDULINGTASKS_REMINDER_SECONDS=2 (as the README's demo with 5): the
+    # three reminders, then the escalation.
+    wait_until(
+        lambda: f"Escalating invoice {invoice}" in walk.compose.logs("schedulingtasks", lines=400),
+        timeout=90,
+        interval=1,
+        what="three reminders and the escalation",
     )
-    assert reminders == 1
+    assert walk.state("PaymentTracker", invoice).get("reminders_count") == 3
+
+
+def test_upload_answers_in_time_or_mails_its_link(walk: Any) -> None:
+    """The syncasync client, run in its container as `docker compose exec syncasync client`."""
+    said = {}
+    for n in range(4):  # half of the uploads are slow, by a draw per upload id
+        upload = f"up{RUN}-{n}"
+        done = walk.compose.exec("syncasync", "client", "--id", upload, "--timeout", "3")
+        assert done.returncode == 0, done.stdout + done.stderr
+        said[upload] = done.stdout
+    for upload, output in said.items():
+        url = walk.ingress.attach_workflow("DataUploadService", upload, timeout=60)
+        if "Fast upload" in output:
+            assert url in output
+        else:
+            assert f"the link will be mailed to {upload}@example.com" in output, output
+            wait_until(partial(_mailed, walk, f"{upload}@example.com"), timeout=60, what="the mail")
+
+
+def _mailed(walk: Any, address: str) -> bool:
+    return f"to {address}" in walk.compose.logs("syncasync", lines=400)
+
+
+def test_the_go_catalogues_get_calls_work_as_gets(walk: Any) -> None:
+    package = f"get{RUN}"
+    walk.ingress.call(
+        "PackageTracker", "RegisterPackage", {"finalDestination": "Bridge 6, Amsterdam"}, key=package
+    )
+    info = walk.ingress.http.get(f"/PackageTracker/{package}/GetPackageInfo")
+    assert info.status_code == 200, info.text
+    assert info.json()["finalDestination"] == "Bridge 6, Amsterdam"
+    task = walk.ingress.http.get("/LimitedTask/RunTask", timeout=60)
+    assert task.status_code == 200, task.text
+    assert "grantedAt" in task.json()
 
 
 def test_saga_ends_booked_or_compensated(walk: Any) -> None:
@@ -109,6 +156,17 @@ def test_kafka_post_and_package_update_are_processed(walk: Any) -> None:
     wait_until(
         lambda: wanted <= {r.get("name") for r in walk.admin.query(steps)}, timeout=60, what="the post"
     )
+
+
+def test_the_go_catalogues_producer_command_runs_as_written(walk: Any, docker_host: dict[str, str]) -> None:
+    """The Kafka step of Restate's Go catalogue, typed at a terminal as its README says."""
+    user = f"go{RUN}"
+    posts = [
+        f'{user}:{{"content": "Hi! This is my {n} post!", "metadata": "public"}}' for n in ("first", "second")
+    ]
+    typed(shlex.split(GO_PRODUCER), posts, docker_host)
+    query = f"SELECT count(*) AS n FROM sys_invocation WHERE target = 'UserFeed/{user}/ProcessPost'"
+    wait_until(lambda: walk.admin.query(query)[0]["n"] == len(posts), timeout=60, what="both posts")
 
 
 def test_rate_limiter_spaces_the_tasks(walk: Any) -> None:

@@ -34,15 +34,17 @@ ANONYMOUS = re.compile(r"[0-9a-f]{64}")  # podman's name for a volume nobody nam
 
 
 class ComposeStack:
-    """``podman-compose -p PROJECT -f docker-compose.yml ...`` with the project's podman settings."""
+    """``podman-compose -p PROJECT -f docker-compose.yml ...`` with the project's podman settings;
+    ``files`` adds override files after the main one (``-f docker-compose.cluster.yml``)."""
 
-    def __init__(self, root: Path, project: str, log_path: Path) -> None:
+    def __init__(self, root: Path, project: str, log_path: Path, files: tuple[str, ...] = ()) -> None:
         self.root = root
         self.project = project
         self.log_path = log_path
         self.env = {**os.environ, "CONTAINERS_CONF": str(root / "containers" / "podman" / "containers.conf")}
         self.compose = [str(Path(sys.executable).with_name("podman-compose")), "-p", project]
-        self.compose += ["-f", str(root / "docker-compose.yml")]
+        for name in ("docker-compose.yml", *files):
+            self.compose += ["-f", str(root / name)]
         self._anonymous: set[str] = set()
 
     def _run(
@@ -64,8 +66,9 @@ class ComposeStack:
             raise RuntimeError(f"podman-compose {' '.join(args)} failed ({result.returncode}):\n{tail}")
         return result
 
-    def up(self) -> None:
-        self.compose_command("up", "-d", "--no-build", "--no-deps")
+    def up(self, *args: str) -> None:
+        """``up -d`` of every service, or with ``args`` (``--scale durablerpc=2 durablerpc``)."""
+        self.compose_command("up", "-d", "--no-build", "--no-deps", *args)
 
     def down(self, *, volumes: bool = False) -> None:
         """Stop and remove the containers; with ``volumes`` also their volumes, the anonymous ones
@@ -91,10 +94,31 @@ class ComposeStack:
         return list(json.loads(result.stdout or "[]"))
 
     def container(self, service: str) -> dict[str, Any] | None:
-        for container in self.containers():
-            if (container.get("Labels") or {}).get("com.docker.compose.service") == service:
-                return container
-        return None
+        found = self.replicas(service)
+        return found[0] if found else None
+
+    def replicas(self, service: str) -> list[dict[str, Any]]:
+        """The containers of ``service``, one per replica, in their names' order."""
+        found = [
+            c
+            for c in self.containers()
+            if (c.get("Labels") or {}).get("com.docker.compose.service") == service
+        ]
+        return sorted(found, key=lambda c: c["Names"][0])
+
+    def kill(self, service: str) -> None:
+        """``kill -9`` the container of ``service`` (podman's restart policy then applies)."""
+        found = self.container(service)
+        if found is None:
+            raise RuntimeError(f"no container for {service}")
+        self._run(["podman", "kill", "--signal", "KILL", found["Id"]])
+
+    def start(self, service: str) -> None:
+        """Start the stopped container of ``service`` again, on the same volumes."""
+        found = self.container(service)
+        if found is None:
+            raise RuntimeError(f"no container for {service}")
+        self._run(["podman", "start", found["Id"]])
 
     def exec(self, service: str, *argv: str) -> subprocess.CompletedProcess[str]:
         """Run ``argv`` in the running container of ``service`` (``docker compose exec``)."""
@@ -108,6 +132,16 @@ class ComposeStack:
         if found is None:
             return f"(no container for {service})"
         result = self._run(["podman", "logs", "--tail", str(lines), found["Id"]])
+        return result.stdout + result.stderr
+
+    def stop_container(self, container: dict[str, Any]) -> None:
+        """``podman stop`` one container (a replica of ``replicas``): stopped on purpose, so its
+        restart policy does not bring it back."""
+        self._run(["podman", "stop", "--time", "10", container["Id"]])
+
+    def replica_logs(self, container: dict[str, Any]) -> str:
+        """Everything one container (a replica of ``replicas``) has logged."""
+        result = self._run(["podman", "logs", container["Id"]], log=False)
         return result.stdout + result.stderr
 
     def volumes(self) -> list[str]:

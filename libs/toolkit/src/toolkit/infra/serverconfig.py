@@ -9,7 +9,7 @@ file's. What differs between them is set through Restate's environment variables
 - test (``for_tests``): ``my-cluster``'s broker on a free port, with consumer sessions of 3 s so
   that a restarted server gets its partitions at once; retries from 100 ms up to 2 s, so a test
   waiting on a restarted service does not sit in a long backoff.
-- compose (``COMPOSE``): ``my-cluster``'s broker is the ``kafka`` container (``kafka:29092``);
+- compose (``COMPOSE``): ``my-cluster``'s broker is the ``broker`` container (``broker:29092``);
   ``docker-compose.yml`` sets it on its ``restate`` service and ``tests/containers`` keeps the two
   equal.
 
@@ -53,4 +53,4 @@ def for_tests(*kafka_ports: int) -> dict[str, str]:
     }
 
 
-COMPOSE = {"RESTATE_INGRESS__KAFKA_CLUSTERS": kafka_clusters("kafka:29092")}
+COMPOSE = {"RESTATE_INGRESS__KAFKA_CLUSTERS": kafka_clusters("broker:29092")}
