@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 import httpx
 import pytest
 
+from common.ingress import RestateHttpError
 from toolkit import register
 
 
@@ -36,6 +37,13 @@ class FakeAdmin:
         asked = sum(1 for kind, url in FakeAdmin.calls if (kind, url) == ("services", self.url))
         return ["a:1", "b:2"] if asked >= 3 else ["a:1"]
 
+    def query(self, sql: str) -> list[dict[str, Any]]:
+        """A node that has just joined fails its first query over every partition."""
+        FakeAdmin.calls.append(("query", self.url))
+        if FakeAdmin.calls.count(("query", self.url)) == 1:
+            raise RestateHttpError(500, "handshake failed: dns error")
+        return [{"n": 0}]
+
     def close(self) -> None:
         pass
 
@@ -55,7 +63,7 @@ def test_every_deployment_is_registered_with_force_then_subscribed(monkeypatch: 
     )
 
 
-def test_on_a_cluster_it_ends_once_every_other_node_knows_every_service(
+def test_on_a_cluster_it_ends_once_every_other_node_knows_every_service_and_answers_queries(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     FakeAdmin.calls = []
@@ -67,7 +75,9 @@ def test_on_a_cluster_it_ends_once_every_other_node_knows_every_service(
     monkeypatch.setenv("REGISTER_TIMEOUT", "5")
     assert register.main() == 0
     asked = [url for kind, url in FakeAdmin.calls if kind == "services"]
-    assert asked == ["http://n2:9070"] * 3 + ["http://n3:9070"] * 3
+    assert asked == ["http://n2:9070"] * 4 + ["http://n3:9070"] * 4
+    queried = [url for kind, url in FakeAdmin.calls if kind == "query"]
+    assert queried == ["http://n2:9070"] * 2 + ["http://n3:9070"] * 2
 
 
 def test_a_subscription_without_a_sink_is_refused() -> None:

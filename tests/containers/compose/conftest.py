@@ -53,10 +53,13 @@ class Walk:
         return self.admin.state(service, key)
 
     def registered(self) -> bool:
-        job = self.compose.container("register")
-        if job is None or job["State"] != "exited":
-            return False
-        assert job["ExitCode"] == 0, self.compose.logs("register")
+        """Both jobs done: the topics created (on a cluster once the brokers formed their quorum)
+        and every deployment and subscription registered."""
+        for name in ("kafka-topics", "register"):
+            job = self.compose.container(name)
+            if job is None or job["State"] != "exited":
+                return False
+            assert job["ExitCode"] == 0, self.compose.logs(name)
         deployments = self.admin.http.get("/deployments").json()["deployments"]
         return len(deployments) == len(MEMBERS) and len(self.admin.subscriptions()) == 2
 

@@ -4,8 +4,10 @@ Registers every deployment in ``DEPLOYMENTS`` (comma-separated URIs) with ``forc
 every subscription in ``SUBSCRIPTIONS`` (``source=sink`` pairs, comma-separated), retrying until
 Restate and each service answer: containers start in any order, and some compose implementations
 ignore ``condition: service_healthy``. On a cluster, ``KNOWN_BY`` lists the other nodes' admin
-URLs: the job ends only once each of them knows every registered service, so that every node's
-ingress takes calls when it is done (a node learns what another registered a little later).
+URLs: the job ends only once each of them knows every registered service and answers a query
+over every partition, so that every node's ingress and admin API take calls when it is done (a
+node learns what another registered a little later, and reaches the other nodes a little after
+it started).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from common.logs import configure_logging
 from toolkit.waiting import wait_until
 
 log = logging.getLogger("register")
+EVERY_PARTITION = "SELECT count(*) AS n FROM sys_invocation"  # a scan of every partition
 
 
 def parse_subscriptions(text: str) -> list[tuple[str, str]]:
@@ -64,10 +67,15 @@ def main() -> int:
 
 
 def knows(admin_url: str, services: set[str]) -> bool:
-    """Whether the node at ``admin_url`` lists every one of ``services``."""
+    """Whether the node at ``admin_url`` lists every one of ``services`` and answers a query that
+    reads every partition: a node that has just joined can list the services while it still
+    fails to reach the other nodes' partitions and log servers."""
     admin = Admin(admin_url)
     try:
-        return services <= set(admin.services())
+        if not services <= set(admin.services()):
+            return False
+        admin.query(EVERY_PARTITION)
+        return True
     except (httpx.HTTPError, RestateHttpError) as error:
         log.info("waiting for %s: %s", admin_url, error)
         return False

@@ -75,6 +75,12 @@ class ComposeStack:
         (images' ``VOLUME`` lines, which ``down -v`` leaves behind) included."""
         self._anonymous |= set(self.anonymous_volumes())
         self.compose_command("down", *(["-v"] if volumes else []))
+        # podman-compose removes the containers the files declare: replicas added with --scale
+        # stay, and keep the project's network. Remove them, then let it remove the network.
+        extra = [container["Id"] for container in self.containers()]
+        if extra:
+            self._run(["podman", "rm", "--force", "--volumes", *extra])
+            self.compose_command("down", *(["-v"] if volumes else []))
         if volumes and self._anonymous:
             self._run(["podman", "volume", "rm", "--force", *sorted(self._anonymous)])
             self._anonymous.clear()
