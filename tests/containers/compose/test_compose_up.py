@@ -95,6 +95,8 @@ def test_the_go_catalogues_get_calls_work_as_gets(walk: Any) -> None:
     info = walk.ingress.http.get(f"/PackageTracker/{package}/GetPackageInfo")
     assert info.status_code == 200, info.text
     assert info.json()["finalDestination"] == "Bridge 6, Amsterdam"
+    # As in the Go catalogue: the limiter's rate first (a POST with a body), then the task as a GET.
+    walk.ingress.call("Limiter", "SetRate", {"limit": 2, "burst": 1}, key="LimitedTask-RunTask")
     task = walk.ingress.http.get("/LimitedTask/RunTask", timeout=60)
     assert task.status_code == 200, task.text
     assert "grantedAt" in task.json()
