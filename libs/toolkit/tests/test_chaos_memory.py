@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from toolkit.chaos.report import memory_judgments
-from toolkit.infra.restate import ROCKSDB_MEMORY_MIB
+from toolkit.chaos.runner import SOAK_ROCKSDB_MIB
+
+BUDGET = float(SOAK_ROCKSDB_MIB)
 
 
-def verdicts(values: list[float], *, server: bool = False) -> dict[str, bool]:
-    return {what.split(" ", 1)[1]: ok for what, ok, _ in memory_judgments("p", values, server=server)}
+def verdicts(values: list[float], *, budget: float | None = None) -> dict[str, bool]:
+    return {what.split(" ", 1)[1]: ok for what, ok, _ in memory_judgments("p", values, budget_mib=budget)}
 
 
 def test_a_cache_that_fills_up_and_stops_levels_off() -> None:
@@ -26,11 +28,11 @@ def test_noise_around_a_level_is_not_growth() -> None:
 
 
 def test_a_server_is_held_to_its_start_plus_its_rocksdb_budget() -> None:
-    within = [150 + min(i, 30) * (ROCKSDB_MEMORY_MIB / 30) for i in range(90)]
-    beyond = [150 + min(i, 30) * (ROCKSDB_MEMORY_MIB / 30) + min(i, 30) * 3 for i in range(90)]
-    assert verdicts(within, server=True) == {"RSS levels off": True, "RSS within its budget": True}
-    assert verdicts(beyond, server=True) == {"RSS levels off": True, "RSS within its budget": False}
+    within = [150 + min(i, 30) * (BUDGET / 30) for i in range(90)]
+    beyond = [150 + min(i, 30) * (BUDGET / 30) + min(i, 30) * 3 for i in range(90)]
+    assert verdicts(within, budget=BUDGET) == {"RSS levels off": True, "RSS within its budget": True}
+    assert verdicts(beyond, budget=BUDGET) == {"RSS levels off": True, "RSS within its budget": False}
 
 
 def test_too_few_samples_are_not_judged() -> None:
-    assert memory_judgments("p", [100.0, 200.0, 300.0], server=True) == []
+    assert memory_judgments("p", [100.0, 200.0, 300.0], budget_mib=BUDGET) == []

@@ -24,6 +24,7 @@ from toolkit.chaos.stack import ChaosStack
 from toolkit.chaos.timers import Limited, Reminders, Webhooks
 from toolkit.chaos.trips import Trips
 from toolkit.chaos.workload import Checks, Context, Driver
+from toolkit.infra.restate import ROCKSDB_MEMORY_MIB
 from toolkit.launcher import load_pattern
 
 DRIVERS: list[type[Driver]] = [
@@ -43,6 +44,7 @@ DRIVERS: list[type[Driver]] = [
 NEEDS = {"webhookcallbacks": ("schedulingtasks",)}  # the router sends to PaymentTracker
 IN_FLIGHT = 48  # steps at once; when the stack is down they pile up to this, then the pace slips
 CALIBRATION_SECONDS = 30.0
+SOAK_ROCKSDB_MIB = 64  # the server's RocksDB memory (block cache and memtables) in a soak
 
 
 @dataclass
@@ -72,6 +74,7 @@ class Outcome:
     windows: list[dict[str, float]]
     errors: list[str] = field(default_factory=list)  # of the runner itself (a driver that raised)
     servers: tuple[str, ...] = ()  # which of the processes in ``memory`` are Restate servers
+    rocksdb_mib: int = ROCKSDB_MEMORY_MIB  # the servers' RocksDB memory budget in this run
 
 
 class ChaosRun:
@@ -191,7 +194,13 @@ class ChaosRun:
 
     def run(self) -> Outcome:
         options = self.options
-        stack = ChaosStack(options.workdir, self.services, self.subscriptions, nodes=options.nodes)
+        # A soak gives the server a small RocksDB budget, so that its caches fill up early in the
+        # run and whatever growth is left in its last third is a leak.
+        budget = SOAK_ROCKSDB_MIB if not options.faults else ROCKSDB_MEMORY_MIB
+        server_env = {"RESTATE_ROCKSDB_TOTAL_MEMORY_SIZE": f"{budget} MiB"}
+        stack = ChaosStack(
+            options.workdir, self.services, self.subscriptions, nodes=options.nodes, server_env=server_env
+        )
         stop = threading.Event()
         sampler = threading.Thread(target=self._sampler, args=(stack, stop), daemon=True)
         try:
@@ -264,6 +273,7 @@ class ChaosRun:
                 windows(caller.calls, self.began_epoch, elapsed),
                 self.errors,
                 tuple(stack.servers()),
+                budget,
             )
         finally:
             stop.set()

@@ -84,9 +84,12 @@ class ChaosStack:
         subscriptions: list[Subscription],
         *,
         nodes: int = 1,
+        server_env: dict[str, str] | None = None,
     ) -> None:
         self.workdir = workdir
-        self.harness = Harness(workdir / "stack", server_env=SERVER_ENV, nodes=nodes)
+        self.harness = Harness(
+            workdir / "stack", server_env={**SERVER_ENV, **(server_env or {})}, nodes=nodes
+        )
         self.kafka = self.harness.kafka()
         self.admins = {s.node_name: Admin(s.admin_url) for s in self.harness.servers}
         self.down: set[str] = set()  # nodes being killed right now: the admin API of another answers
