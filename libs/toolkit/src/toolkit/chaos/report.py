@@ -4,10 +4,10 @@ invariant's result with the requests that broke it, the processes' memory, and h
 A soak is also judged on being steady: the p99 of the last window of the run against the
 median window's; each process's RSS levelling off (its peak over the last third of the run
 against its peak over the middle third: a leak keeps growing, a cache filling up stops); and the
-Restate server's RSS within what it is configured to use (its RSS at the start plus the RocksDB
-memory budget, which bounds the memtables and the block cache that fill up as data is written).
-A soak runs the server with a small budget (``SOAK_ROCKSDB_MIB``), so that those caches are full
-early in the run and growth in its last third is a leak, not a cache filling up."""
+Restate server's RSS within what its caches may hold (its RSS at the start plus the bounds of
+RocksDB's memtables and block cache and of Bifrost's record cache, which fill up as data is
+written). A soak runs the server with small bounds (``SOAK_SERVER_ENV``), so that those caches
+are full early in the run and growth in its last third is a leak, not a cache filling up."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ P99_GROWTH = 2.0  # the last window's p99 may be at most this times the median w
 P99_SLACK_MS = 50.0  # ... plus this (small latencies jitter by more than a factor)
 RSS_GROWTH = 1.10  # the last third's peak RSS may be at most this times the middle third's ...
 RSS_SLACK_MIB = 8.0  # ... plus this
-BUDGET_SLACK_MIB = 32.0  # the server's peak may exceed its start plus its RocksDB budget by this
+BUDGET_SLACK_MIB = 32.0  # the server's peak may exceed its start plus its caches' bounds by this
 
 
 def memory(samples: dict[str, list[tuple[float, float]]]) -> dict[str, dict[str, float]]:
@@ -67,7 +67,7 @@ def steady(outcome: Outcome) -> list[tuple[str, bool, str]]:
             )
         )
     for name, samples in outcome.memory.items():
-        budget = outcome.rocksdb_mib if name in outcome.servers else None
+        budget = outcome.server_budget_mib if name in outcome.servers else None
         judged.extend(memory_judgments(name, [rss for _, rss in samples], budget_mib=budget))
     return judged
 
@@ -76,7 +76,7 @@ def memory_judgments(
     name: str, values: list[float], *, budget_mib: float | None = None
 ) -> list[tuple[str, bool, str]]:
     """One process's RSS samples over a soak: does it level off; and for a Restate server (its
-    RocksDB memory budget given), does it stay within its start plus that budget."""
+    caches' bounds given), does it stay within its start plus those bounds."""
     if len(values) < 6:
         return []
     third = len(values) // 3
@@ -96,7 +96,7 @@ def memory_judgments(
             (
                 f"{name} RSS within its budget",
                 max(values) <= budget,
-                f"peak {max(values):.0f} MiB; start {values[0]:.0f} + RocksDB budget {budget_mib:.0f} "
+                f"peak {max(values):.0f} MiB; start {values[0]:.0f} + caches {budget_mib:.0f} "
                 f"+ {BUDGET_SLACK_MIB:.0f} = {budget:.0f}",
             )
         )

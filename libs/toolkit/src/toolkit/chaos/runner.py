@@ -24,7 +24,6 @@ from toolkit.chaos.stack import ChaosStack
 from toolkit.chaos.timers import Limited, Reminders, Webhooks
 from toolkit.chaos.trips import Trips
 from toolkit.chaos.workload import Checks, Context, Driver
-from toolkit.infra.restate import ROCKSDB_MEMORY_MIB
 from toolkit.launcher import load_pattern
 
 DRIVERS: list[type[Driver]] = [
@@ -44,7 +43,16 @@ DRIVERS: list[type[Driver]] = [
 NEEDS = {"webhookcallbacks": ("schedulingtasks",)}  # the router sends to PaymentTracker
 IN_FLIGHT = 48  # steps at once; when the stack is down they pile up to this, then the pace slips
 CALIBRATION_SECONDS = 30.0
-SOAK_ROCKSDB_MIB = 64  # the server's RocksDB memory (block cache and memtables) in a soak
+# A soak's server: small bounds for the two caches that grow with the data written, RocksDB's
+# memtables and block cache, and Bifrost's cache of log records (250 MiB by default), so that
+# both are full early in the run and growth left in its last third is a leak.
+SOAK_ROCKSDB_MIB = 64
+SOAK_RECORD_CACHE_MIB = 32
+SOAK_SERVER_ENV = {
+    "RESTATE_ROCKSDB_TOTAL_MEMORY_SIZE": f"{SOAK_ROCKSDB_MIB} MiB",
+    "RESTATE_BIFROST__RECORD_CACHE_MEMORY_SIZE": f"{SOAK_RECORD_CACHE_MIB} MiB",
+}
+SOAK_SERVER_BUDGET_MIB = SOAK_ROCKSDB_MIB + SOAK_RECORD_CACHE_MIB
 
 
 @dataclass
@@ -74,7 +82,7 @@ class Outcome:
     windows: list[dict[str, float]]
     errors: list[str] = field(default_factory=list)  # of the runner itself (a driver that raised)
     servers: tuple[str, ...] = ()  # which of the processes in ``memory`` are Restate servers
-    rocksdb_mib: int = ROCKSDB_MEMORY_MIB  # the servers' RocksDB memory budget in this run
+    server_budget_mib: int | None = None  # in a soak: what the servers' caches may hold
 
 
 class ChaosRun:
@@ -194,12 +202,13 @@ class ChaosRun:
 
     def run(self) -> Outcome:
         options = self.options
-        # A soak gives the server a small RocksDB budget, so that its caches fill up early in the
-        # run and whatever growth is left in its last third is a leak.
-        budget = SOAK_ROCKSDB_MIB if not options.faults else ROCKSDB_MEMORY_MIB
-        server_env = {"RESTATE_ROCKSDB_TOTAL_MEMORY_SIZE": f"{budget} MiB"}
+        soak = not options.faults
         stack = ChaosStack(
-            options.workdir, self.services, self.subscriptions, nodes=options.nodes, server_env=server_env
+            options.workdir,
+            self.services,
+            self.subscriptions,
+            nodes=options.nodes,
+            server_env=SOAK_SERVER_ENV if soak else None,
         )
         stop = threading.Event()
         sampler = threading.Thread(target=self._sampler, args=(stack, stop), daemon=True)
@@ -273,7 +282,7 @@ class ChaosRun:
                 windows(caller.calls, self.began_epoch, elapsed),
                 self.errors,
                 tuple(stack.servers()),
-                budget,
+                SOAK_SERVER_BUDGET_MIB if soak else None,
             )
         finally:
             stop.set()
