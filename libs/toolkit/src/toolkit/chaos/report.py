@@ -7,7 +7,7 @@ against its peak over the middle third: a leak keeps growing, a cache filling up
 Restate server's RSS within what its caches may hold (its RSS at the start plus the bounds of
 RocksDB's memtables and block cache and of Bifrost's record cache, which fill up as data is
 written). A soak runs the server with small bounds (``SOAK_SERVER_ENV``), so that those caches
-are full early in the run and growth in its last third is a leak, not a cache filling up."""
+are full early in the run and growth in its last third is not a cache filling up."""
 
 from __future__ import annotations
 

@@ -45,7 +45,7 @@ IN_FLIGHT = 48  # steps at once; when the stack is down they pile up to this, th
 CALIBRATION_SECONDS = 30.0
 # A soak's server: small bounds for the two caches that grow with the data written, RocksDB's
 # memtables and block cache, and Bifrost's cache of log records (250 MiB by default), so that
-# both are full early in the run and growth left in its last third is a leak.
+# both are full early in the run and growth left in its last third is not a cache filling up.
 SOAK_ROCKSDB_MIB = 64
 SOAK_RECORD_CACHE_MIB = 32
 SOAK_SERVER_ENV = {

@@ -17,7 +17,7 @@ from toolkit.waiting import GiveUp, wait_until
 
 RESTATE_VERSION = "1.7.12"
 # What RocksDB may use for memtables and block cache, which grow as data is written until they
-# reach it (the server's default is larger; a soak judges the server's RSS against this).
+# reach it (the server's default is larger; a soak sets a smaller one, see toolkit.chaos.runner).
 ROCKSDB_MEMORY_MIB = 256
 
 log = logging.getLogger(__name__)
