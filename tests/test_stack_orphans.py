@@ -10,11 +10,13 @@ them to its safety nets. Whatever a failing test leaves behind is killed at tear
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shlex
 import shutil
 import signal
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -152,4 +154,16 @@ def test_a_second_start_on_the_same_ports_names_the_holders_and_fails(job: Job, 
         assert f"{what} port {job.ports[what]} is taken by {describe(holder.pid)}" in second.stderr
     assert not (tmp_path / "second" / "restate").exists(), "it started something"
     os.killpg(job.shell.pid, signal.SIGINT)
+    job.assert_stopped_in_order()
+
+
+def test_a_burst_of_signals_stops_everything_before_the_stack_exits(job: Job) -> None:
+    """Signals that come while the handler of the previous one runs (a terminal's Ctrl-C and the
+    one ``uv run`` forwards, a closed terminal's SIGHUP to every process of the job) must not stop
+    the stack from stopping: a handler that took a lock could wait for itself forever."""
+    stack = job.stack
+    for n in range(300):
+        with contextlib.suppress(psutil.NoSuchProcess):
+            stack.send_signal((signal.SIGHUP, signal.SIGINT, signal.SIGTERM)[n % 3])
+        time.sleep(0.0005)
     job.assert_stopped_in_order()

@@ -328,23 +328,40 @@ def _banner(stack: Stack, registered: dict[str, list[str]]) -> str:
     return "\n".join([*lines, f"  data and logs under {stack.data}\nCtrl-C stops everything.\n"])
 
 
+class StopRequest:
+    """The signals that ask the stack to stop: SIGINT (Ctrl-C reaches us twice, from the terminal
+    and forwarded by ``uv run``), SIGTERM, and SIGHUP (a closed terminal). The first one also
+    abandons a start-up still under way.
+
+    The handler only appends to a list. Python runs it in the main thread between any two
+    bytecodes, even inside a lock that the main thread holds, and even inside the handler of the
+    previous signal: a handler that set a ``threading.Event`` could wait for the Event's own lock
+    forever."""
+
+    def __init__(self) -> None:
+        self.signals: list[int] = []
+        self.starting = True
+
+    def install(self) -> None:
+        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(signum, self._on_signal)
+
+    def _on_signal(self, signum: int, _frame: object) -> None:
+        self.signals.append(signum)
+        if len(self.signals) == 1 and self.starting:
+            raise KeyboardInterrupt
+
+    def __bool__(self) -> bool:
+        return bool(self.signals)
+
+
 def up(args: argparse.Namespace) -> int:
     stack = Stack(args)
     stack.check_ports()
-    stop = threading.Event()
-    starting = True
+    requested = StopRequest()
+    stop = threading.Event()  # ends the log followers; set by the main thread, never by a handler
     launcher = _launched_by_uv()
-
-    def on_signal(*_: object) -> None:
-        # Ctrl-C reaches us twice (from the terminal and forwarded by `uv run`), SIGHUP comes with
-        # a closed terminal: the first asks to stop, and abandons a start-up still under way.
-        first = not stop.is_set()
-        stop.set()
-        if first and starting:
-            raise KeyboardInterrupt
-
-    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        signal.signal(signum, on_signal)
+    requested.install()
     watchdog = Watchdog.install()
     try:
         stack.start_kafka()
@@ -352,7 +369,7 @@ def up(args: argparse.Namespace) -> int:
         stack.start_services()
         registered = stack.register()
         stack.subscribe()
-        starting = False
+        requested.starting = False
         _say(_banner(stack, registered))
         followers = [
             threading.Thread(target=_follow, args=(p, n, stop), daemon=True)
@@ -361,16 +378,15 @@ def up(args: argparse.Namespace) -> int:
         ]
         for follower in followers:
             follower.start()
-        while not stop.is_set():
+        while not requested:
             if launcher is not None and os.getppid() != launcher:
                 _say(f"the uv run that started the stack (pid {launcher}) is gone", stream=sys.stderr)
                 break
             for name, process in stack.processes:
                 if not process.alive():
                     _say(f"{name} exited unexpectedly; last lines:\n{process.tail(20)}", stream=sys.stderr)
-                    stop.set()
                     return 1
-            stop.wait(0.5)
+            time.sleep(0.2)
         return 0
     except KeyboardInterrupt:
         _say("interrupted while starting", stream=sys.stderr)
