@@ -44,7 +44,7 @@ from toolkit.bench import add_arguments as add_bench_arguments
 from toolkit.bench import bench
 from toolkit.chaos import add_arguments as add_chaos_arguments
 from toolkit.chaos import chaos
-from toolkit.infra import kafka, serverconfig
+from toolkit.infra import jaeger, kafka, serverconfig
 from toolkit.infra.cluster import RestateCluster, node_ports, wait_known
 from toolkit.infra.keys import ensure_keypair
 from toolkit.infra.paths import project_root
@@ -109,6 +109,7 @@ class Stack:
         self.kafka: kafka.KafkaBroker | kafka.KafkaCluster | None = None
         self.subscriptions: list[Subscription] = []
         self.skipped: set[str] = set()
+        self.jaeger: jaeger.Jaeger | None = None
 
     def chosen(self) -> list[str]:
         patterns = installed_patterns()
@@ -193,6 +194,12 @@ class Stack:
                     "kafka" if len(brokers) == 1 else f"kafka broker {i + 1}": p
                     for i, p in enumerate(brokers)
                 }
+        if getattr(self.args, "tracing", False):
+            wanted |= {
+                "jaeger UI": self.args.jaeger_port,
+                "OTLP gRPC": self.args.otlp_port,
+                "OTLP HTTP": self.args.otlp_port + 1,
+            }
         holders = port_holders(set(wanted.values()))
         problems = [
             f"  {what} port {port} is taken by {holders[port]}"
@@ -213,6 +220,27 @@ class Stack:
             admin.subscribe(sub.source, sub.sink, {"auto.offset.reset": "earliest"})
         admin.close()
 
+    def start_jaeger(self) -> None:
+        """With ``--tracing``: Jaeger, for the server to export every invocation's trace to."""
+        if not getattr(self.args, "tracing", False):
+            return
+        reason = jaeger.unavailable_reason()
+        if reason is not None:
+            sys.exit(f"cannot trace: {reason}")
+        _say(f"starting Jaeger {jaeger.JAEGER_VERSION} (built from its Go module on first use)")
+        self.jaeger = jaeger.Jaeger(
+            self.data / "jaeger",
+            ports=jaeger.JaegerPorts(
+                otlp_grpc=self.args.otlp_port, otlp_http=self.args.otlp_port + 1, ui=self.args.jaeger_port
+            ),
+            log_path=self.data / "logs" / "jaeger.log",
+        )
+        self.processes.append(("jaeger", self.jaeger.process))  # stopped even if interrupted
+        self.jaeger.start(timeout=900)  # the first start builds it
+
+    def tracing_env(self) -> dict[str, str]:
+        return {"RESTATE_TRACING_ENDPOINT": self.jaeger.otlp_endpoint} if self.jaeger else {}
+
     def start_restate(self) -> None:
         ensure_restate()
         signing_key = None
@@ -225,6 +253,7 @@ class Stack:
                 ports=self.node_ports()[0],
                 config_file=config,
                 signing_key=signing_key,
+                env=self.tracing_env(),
                 log_path=self.data / "logs" / "restate-server.log",
             )
             self.servers = [self.server]
@@ -237,7 +266,10 @@ class Stack:
             self.node_ports(),
             config_file=config,
             signing_key=signing_key,
-            env={"RESTATE_INGRESS__KAFKA_CLUSTERS": serverconfig.kafka_clusters(brokers)},
+            env={
+                "RESTATE_INGRESS__KAFKA_CLUSTERS": serverconfig.kafka_clusters(brokers),
+                **self.tracing_env(),
+            },
             log_dir=self.data / "logs",
         )
         self.servers = cluster.nodes
@@ -322,6 +354,8 @@ def _banner(stack: Stack, registered: dict[str, list[str]]) -> str:
     ]
     if stack.kafka is not None:
         lines.append(f"  kafka     {stack.kafka.bootstrap} (cluster {CLUSTER})")
+    if stack.jaeger is not None:
+        lines.append(f"  traces    {stack.jaeger.ui_url} (Jaeger; OTLP {stack.jaeger.otlp_endpoint})")
     lines += [f"  subscribed {sub.source} -> {sub.sink}" for sub in stack.subscriptions]
     if stack.skipped:
         lines.append(f"  not started (no Kafka): {', '.join(sorted(stack.skipped))}")
@@ -364,6 +398,7 @@ def up(args: argparse.Namespace) -> int:
     requested.install()
     watchdog = Watchdog.install()
     try:
+        stack.start_jaeger()
         stack.start_kafka()
         stack.start_restate()
         stack.start_services()
@@ -423,6 +458,15 @@ def main(argv: list[str] | None = None) -> int:
     start.add_argument("--node-port", type=int, default=5122, help="Restate's node-to-node port")
     start.add_argument(
         "--nodes", type=int, default=1, help="Restate nodes and Kafka brokers: 3 runs a cluster (default 1)"
+    )
+    start.add_argument(
+        "--tracing", action="store_true", help="start Jaeger and export every invocation's trace to it"
+    )
+    start.add_argument(
+        "--jaeger-port", type=int, default=16686, help="Jaeger's UI and query API (with --tracing)"
+    )
+    start.add_argument(
+        "--otlp-port", type=int, default=4317, help="Jaeger's OTLP gRPC port; OTLP HTTP is the next one"
     )
     start.add_argument("--data-dir", help="data and logs of the stack (default: .data/stack in the project)")
     sub.add_parser("install", help="install the pinned Restate server (and Kafka) into the cache")
