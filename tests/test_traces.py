@@ -139,7 +139,10 @@ def trace_of(stack: Stack, trip: str) -> list[dict[str, Any]]:
 
 
 def _span(span: dict[str, Any], processes: dict[str, Any]) -> dict[str, Any]:
+    parents = [ref["spanID"] for ref in span["references"] if ref["refType"] == "CHILD_OF"]
     return {
+        "span_id": span["spanID"],
+        "parent": parents[0] if parents else None,
         "name": span["operationName"],
         "service": processes[span["processID"]]["serviceName"],
         "start": span["startTime"],
@@ -201,6 +204,40 @@ def test_a_compensating_saga_shows_its_reservations_charge_and_undo_in_reverse_o
     assert {
         s["tags"]["restate.invocation.id"] for s in spans if s["name"].endswith("BookingWorkflow/{key}/Run")
     } == {attempt["tags"]["restate.invocation.id"]}
+
+
+def test_the_service_s_own_calls_to_the_providers_join_the_same_trace(stack: Stack) -> None:
+    """The sagas service exports a span per call to a fake provider, parented on the attempt that
+    made it: the declined charge is an error, and the undo calls come after it."""
+    trip, answer = book(stack, DECLINED_CARD)
+    assert answer.status_code == 422, answer.text
+
+    def complete() -> list[dict[str, Any]] | None:
+        spans = trace_of(stack, trip)
+        return spans if len([s for s in spans if s["service"] == "sagas"]) >= 6 else None
+
+    spans = wait_until(complete, timeout=60, interval=0.5, what="the service's spans in the trace")
+    own = {s["name"]: s for s in spans if s["service"] == "sagas"}
+    assert set(own) == {
+        "flights.reserve",
+        "cars.reserve",
+        "payments.charge",
+        "payments.refund",
+        "cars.cancel",
+        "flights.cancel",
+    }, sorted(own)
+    charge = own["payments.charge"]
+    assert charge["tags"].get("error") is True or charge["tags"].get("otel.status_code") == "ERROR", charge[
+        "tags"
+    ]
+    assert charge["tags"]["fake.attempt"] == 1
+    assert own["payments.refund"]["tags"]["fake.key"] == charge["tags"]["fake.key"]
+    assert charge["end"] <= own["payments.refund"]["start"]
+    assert own["cars.cancel"]["start"] < own["flights.cancel"]["start"]
+    # each is a child of the attempt of the invocation that made it
+    attempts = {s["span_id"]: s["name"] for s in spans if s["name"].startswith("invocation-attempt")}
+    assert attempts[charge["parent"]] == "invocation-attempt BookingWorkflow/{key}/Run"
+    assert attempts[own["flights.cancel"]["parent"]] == "invocation-attempt Flights/Cancel"
 
 
 def test_a_saga_that_succeeds_has_no_compensation_in_its_trace(stack: Stack) -> None:

@@ -25,6 +25,7 @@ from restate.server import install_shutdown_hook
 
 from common.logs import configure_logging
 from common.settings import ServiceSettings
+from common.tracing import configure_tracing, shutdown_tracing
 
 RestateService = restate.Service | restate.VirtualObject | restate.Workflow
 
@@ -89,6 +90,7 @@ async def serve_app(app: Any, settings: ServiceSettings) -> None:
 def run(name: str, services: Sequence[RestateService], settings: ServiceSettings) -> None:
     """Serve ``services`` as the pattern ``name`` until SIGTERM or SIGINT."""
     configure_logging(settings.log_level, settings.log_format)
+    configure_tracing(name)
     app = build_asgi(name, services, settings)
     log.info(
         "serving %s on http://%s:%d (request signing %s)",
@@ -97,5 +99,8 @@ def run(name: str, services: Sequence[RestateService], settings: ServiceSettings
         settings.port,
         "required" if settings.request_identity_keys() else "off",
     )
-    asyncio.run(serve_app(app, settings))
+    try:
+        asyncio.run(serve_app(app, settings))
+    finally:
+        shutdown_tracing()
     log.info("%s stopped", name)

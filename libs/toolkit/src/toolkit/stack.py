@@ -294,6 +294,7 @@ class Stack:
                 workdir=self.data,
                 log_path=self.data / "logs" / f"{name}.log",
                 fakes_db=self.data / "fakes" / f"{name}.sqlite",
+                env=self.jaeger.service_env() if self.jaeger else None,
             )
             service.start()
             self.processes.append((name, service.process))

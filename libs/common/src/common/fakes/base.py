@@ -11,6 +11,7 @@ import restate
 
 from common.fakes.ledger import Ledger
 from common.faults import OFF, FailurePolicy, TransientFailure
+from common.tracing import span
 
 log = logging.getLogger("common.fakes")
 
@@ -52,15 +53,20 @@ class FakeApi:
         may_decline: bool = True,
         may_fail: bool = True,
     ) -> Any:
-        attempt = self.ledger.count_attempt(self.api, op, key)
-        if may_decline and self.decline.fails(key=key, attempt=attempt, subject=subject):
-            log.warning("👻 SIMULATED: %s.%s declined (key %s, attempt %d)", self.api, op, key, attempt)
-            raise restate.TerminalError(f"{self.api} declined {op} for {key}", status_code=422)
-        if may_fail and self.failure.fails(key=key, attempt=attempt, subject=subject):
-            log.warning("👻 SIMULATED: %s.%s failed (key %s, attempt %d)", self.api, op, key, attempt)
-            raise TransientFailure(f"👻 simulated failure of {self.api}.{op} (attempt {attempt})")
-        await asyncio.sleep(self.latency if latency is None else latency)
-        existing = self.ledger.find(self.api, op, key)
-        if existing is not None:
-            return existing.result
-        return self.ledger.record(self.api, op, key, request, result()).result
+        with span(f"{self.api}.{op}", **{"fake.key": key, "fake.subject": subject}) as current:
+            attempt = self.ledger.count_attempt(self.api, op, key)
+            if current is not None:
+                current.set_attribute("fake.attempt", attempt)
+            if may_decline and self.decline.fails(key=key, attempt=attempt, subject=subject):
+                log.warning("👻 SIMULATED: %s.%s declined (key %s, attempt %d)", self.api, op, key, attempt)
+                raise restate.TerminalError(f"{self.api} declined {op} for {key}", status_code=422)
+            if may_fail and self.failure.fails(key=key, attempt=attempt, subject=subject):
+                log.warning("👻 SIMULATED: %s.%s failed (key %s, attempt %d)", self.api, op, key, attempt)
+                raise TransientFailure(f"👻 simulated failure of {self.api}.{op} (attempt {attempt})")
+            await asyncio.sleep(self.latency if latency is None else latency)
+            existing = self.ledger.find(self.api, op, key)
+            if current is not None:
+                current.set_attribute("fake.effect", "repeated" if existing is not None else "new")
+            if existing is not None:
+                return existing.result
+            return self.ledger.record(self.api, op, key, request, result()).result

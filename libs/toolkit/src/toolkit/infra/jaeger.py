@@ -166,6 +166,10 @@ class Jaeger:
     def otlp_endpoint(self) -> str:
         return f"http://127.0.0.1:{self.ports.otlp_grpc}"
 
+    def service_env(self) -> dict[str, str]:
+        """What a pattern service needs to export its own spans here (``common.tracing``)."""
+        return {"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": f"http://127.0.0.1:{self.ports.otlp_http}/v1/traces"}
+
     @property
     def ui_url(self) -> str:
         return f"http://127.0.0.1:{self.ports.ui}"
