@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+
 from toolkit.chaos.report import memory_judgments
-from toolkit.chaos.runner import SOAK_SERVER_BUDGET_MIB
+from toolkit.chaos.runner import SOAK_SERVER_BUDGET_MIB, SOAK_SERVER_ENV
+from toolkit.infra.restate import RestateServer
 
 BUDGET = float(SOAK_SERVER_BUDGET_MIB)
 
@@ -36,3 +41,25 @@ def test_a_server_is_held_to_its_start_plus_its_caches_bounds() -> None:
 
 def test_too_few_samples_are_not_judged() -> None:
     assert memory_judgments("p", [100.0, 200.0, 300.0], budget_mib=BUDGET) == []
+
+
+def test_a_server_s_live_heap_is_judged_by_the_same_rule_under_its_own_name() -> None:
+    judged = memory_judgments("restate-server", [100 + i * 1.0 for i in range(90)], what="live heap")
+    assert [(what, ok) for what, ok, _ in judged] == [("restate-server live heap levels off", False)]
+
+
+@pytest.mark.e2e
+def test_the_pinned_server_s_allocator_reads_malloc_conf(tmp_path: Path) -> None:
+    """The soak's MALLOC_CONF reaches the server's jemalloc (a build with prefixed symbols would
+    read another variable, and the setting would do nothing): ``stats_print`` makes it print its
+    statistics at exit."""
+    server = RestateServer(
+        tmp_path / "data", env={"MALLOC_CONF": f"{SOAK_SERVER_ENV['MALLOC_CONF']},stats_print:true"}
+    )
+    server.start()
+    try:
+        assert server.heap_mib() is not None
+    finally:
+        server.stop()
+    assert "Begin jemalloc statistics" in server.process.log_path.read_text(errors="replace")
+    assert "background_thread: true" in server.process.log_path.read_text(errors="replace")

@@ -69,11 +69,13 @@ def steady(outcome: Outcome) -> list[tuple[str, bool, str]]:
     for name, samples in outcome.memory.items():
         budget = outcome.server_budget_mib if name in outcome.servers else None
         judged.extend(memory_judgments(name, [rss for _, rss in samples], budget_mib=budget))
+    for name, samples in outcome.heap.items():
+        judged.extend(memory_judgments(name, [mib for _, mib in samples], what="live heap"))
     return judged
 
 
 def memory_judgments(
-    name: str, values: list[float], *, budget_mib: float | None = None
+    name: str, values: list[float], *, budget_mib: float | None = None, what: str = "RSS"
 ) -> list[tuple[str, bool, str]]:
     """One process's RSS samples over a soak: does it level off; and for a Restate server (its
     caches' bounds given), does it stay within its start plus those bounds."""
@@ -84,7 +86,7 @@ def memory_judgments(
     limit = RSS_GROWTH * middle + RSS_SLACK_MIB
     judged = [
         (
-            f"{name} RSS levels off",
+            f"{name} {what} levels off",
             last <= limit,
             f"peak {middle:.0f} MiB over the middle third, {last:.0f} over the last (limit {limit:.0f}); "
             f"start {values[0]:.0f}, end {values[-1]:.0f}",
@@ -94,7 +96,7 @@ def memory_judgments(
         budget = values[0] + budget_mib + BUDGET_SLACK_MIB
         judged.append(
             (
-                f"{name} RSS within its budget",
+                f"{name} {what} within its budget",
                 max(values) <= budget,
                 f"peak {max(values):.0f} MiB; start {values[0]:.0f} + caches {budget_mib:.0f} "
                 f"+ {BUDGET_SLACK_MIB:.0f} = {budget:.0f}",
@@ -170,6 +172,7 @@ def to_json(outcome: Outcome) -> dict[str, Any]:
         if not outcome.options.faults
         else [],
         "memory_mib": memory(outcome.memory),
+        "heap_mib": memory(outcome.heap),
         "rss_series_mib": series(outcome.memory),
         "windows": outcome.windows,
         "errors": outcome.errors,
@@ -219,6 +222,10 @@ def text(outcome: Outcome) -> str:
         lines.append(f"  {'ok  ' if judged['ok'] else 'FAIL'} {judged['what']}: {judged['detail']}")
     lines.append("memory (RSS MiB):       start  settled   peak    end")
     for name, m in data["memory_mib"].items():
+        lines.append(f"  {name:<20}{m['start']:>7}{m['settled']:>9}{m['peak']:>7}{m['end']:>7}")
+    if data["heap_mib"]:
+        lines.append("live heap (jemalloc allocated, MiB):")
+    for name, m in data["heap_mib"].items():
         lines.append(f"  {name:<20}{m['start']:>7}{m['settled']:>9}{m['peak']:>7}{m['end']:>7}")
     for error in data["errors"][:10]:
         lines.append(f"runner error: {error}")

@@ -48,9 +48,14 @@ CALIBRATION_SECONDS = 30.0
 # both are full early in the run and growth left in its last third is not a cache filling up.
 SOAK_ROCKSDB_MIB = 64
 SOAK_RECORD_CACHE_MIB = 32
+# The server's allocator (jemalloc, which reads MALLOC_CONF) keeps the pages freed objects leave
+# and by default gives them back only when it is next called into; with a background thread and
+# short decay times it returns them within about a second, so RSS follows what the server holds.
+SOAK_MALLOC_CONF = "background_thread:true,dirty_decay_ms:1000,muzzy_decay_ms:0"
 SOAK_SERVER_ENV = {
     "RESTATE_ROCKSDB_TOTAL_MEMORY_SIZE": f"{SOAK_ROCKSDB_MIB} MiB",
     "RESTATE_BIFROST__RECORD_CACHE_MEMORY_SIZE": f"{SOAK_RECORD_CACHE_MIB} MiB",
+    "MALLOC_CONF": SOAK_MALLOC_CONF,
 }
 SOAK_SERVER_BUDGET_MIB = SOAK_ROCKSDB_MIB + SOAK_RECORD_CACHE_MIB
 
@@ -83,6 +88,7 @@ class Outcome:
     errors: list[str] = field(default_factory=list)  # of the runner itself (a driver that raised)
     servers: tuple[str, ...] = ()  # which of the processes in ``memory`` are Restate servers
     server_budget_mib: int | None = None  # in a soak: what the servers' caches may hold
+    heap: dict[str, list[tuple[float, float]]] = field(default_factory=dict)  # servers' live heap, MiB
 
 
 class ChaosRun:
@@ -104,12 +110,15 @@ class ChaosRun:
         self.driving, self.driven = threading.Event(), threading.Event()  # the workload's paced phase
         self.began = self.began_epoch = 0.0
         self.samples: dict[str, list[tuple[float, float]]] = {}  # name -> (epoch s, RSS MiB)
+        self.heaps: dict[str, list[tuple[float, float]]] = {}  # server -> (epoch s, heap MiB)
 
     # -- memory ----------------------------------------------------------------------------
     def _sample(self, stack: ChaosStack) -> None:
         now = time.time()
         for name, pids in stack.processes().items():
             self.samples.setdefault(name, []).append((now, sum(usage(pid).rss_mib for pid in pids)))
+        for name, heap in stack.heaps().items():
+            self.heaps.setdefault(name, []).append((now, heap))
 
     def _sampler(self, stack: ChaosStack, stop: threading.Event) -> None:
         while not stop.wait(5.0):
@@ -283,6 +292,7 @@ class ChaosRun:
                 self.errors,
                 tuple(stack.servers()),
                 SOAK_SERVER_BUDGET_MIB if soak else None,
+                self.heaps,
             )
         finally:
             stop.set()

@@ -143,6 +143,14 @@ class ChaosStack:
                 found[name] = [process.pid]
         return found
 
+    def heaps(self) -> dict[str, float]:
+        """Each server's live heap (jemalloc's allocated bytes, from its metrics), MiB."""
+        found = {}
+        for name, server in zip(self.servers(), self.harness.servers, strict=True):
+            if server.process.alive() and (heap := server.heap_mib()) is not None:
+                found[name] = heap
+        return found
+
     def known_everywhere(self) -> None:
         """Every node knows every service registered (see ``toolkit.infra.cluster.wait_known``)."""
         up = [s.admin_url for s in self.harness.servers if s.node_name not in self.down]

@@ -127,6 +127,23 @@ class RestateServer:
     def admin_url(self) -> str:
         return f"http://{self.host}:{self.ports.admin}"
 
+    @property
+    def metrics_url(self) -> str:
+        """Prometheus metrics, on the node port."""
+        return f"http://{self.host}:{self.ports.node}/metrics"
+
+    def heap_mib(self) -> float | None:
+        """What the server's allocator holds for live objects (jemalloc's ``allocated``), in MiB;
+        unlike RSS it leaves out freed pages that the allocator keeps. None if not answering."""
+        try:
+            text = httpx.get(self.metrics_url, timeout=5).text
+        except httpx.HTTPError:
+            return None
+        for line in text.splitlines():
+            if line.startswith("restate_jemalloc_allocated_bytes"):
+                return float(line.rsplit(" ", 1)[1]) / 2**20
+        return None
+
     def healthy(self) -> bool:
         try:
             admin = httpx.get(f"{self.admin_url}/health", timeout=1)
