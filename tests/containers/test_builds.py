@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from toolkit.infra import containers, standins
+from toolkit.infra import containers, jaeger, standins
 from toolkit.infra.containers import build_image, buildah, image_config
 from toolkit.infra.standins import debian_mirror, load_recipes, recipe_key
 
@@ -78,6 +78,26 @@ def test_a_stand_in_key_follows_the_code_that_builds_it(
     after = {name: recipe_key(recipe, recipes) for name, recipe in recipes.items()}
     assert all(before[name] != after[name] for name in recipes), (before, after)
     assert {name: recipe_key(recipe, recipes) for name, recipe in recipes.items()} == after
+
+
+def test_the_jaeger_stand_in_key_follows_the_jaeger_build(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A changed build recipe of ``toolkit.infra.jaeger`` (or another ``$JAEGER_BIN``) builds the
+    jaeger stand-in anew, and only that one."""
+    monkeypatch.delenv("JAEGER_BIN", raising=False)
+    recipes = load_recipes(ROOT)
+    assert "jaeger" in recipes["jaeger"].spec
+    before = {name: recipe_key(recipe, recipes) for name, recipe in recipes.items()}
+    monkeypatch.setattr(jaeger, "BUILD_FLAGS", [*jaeger.BUILD_FLAGS, "-v"])
+    after = {name: recipe_key(recipe, recipes) for name, recipe in recipes.items()}
+    assert {name for name in recipes if before[name] != after[name]} == {"jaeger"}
+    given = tmp_path / "jaeger"
+    given.write_bytes(b"a release binary")
+    monkeypatch.setenv("JAEGER_BIN", str(given))
+    first = recipe_key(recipes["jaeger"], recipes)
+    given.write_bytes(b"another release binary")
+    assert len({first, recipe_key(recipes["jaeger"], recipes), after["jaeger"]}) == 3
 
 
 def test_the_mirror_comes_from_apt_sources_in_either_format(

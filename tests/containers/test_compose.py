@@ -13,7 +13,8 @@ import jsonschema
 import pytest
 import yaml
 
-from toolkit.infra import serverconfig
+from toolkit.infra import jaeger, serverconfig
+from toolkit.infra.standins import load_recipes
 
 pytestmark = pytest.mark.containers
 
@@ -96,7 +97,7 @@ def test_restate_and_kafka_are_pinned_healthchecked_with_named_volumes(compose: 
     # Restate's data belongs to a named node: the default name (the hostname) changes per container.
     assert env(services["restate"]).get("RESTATE_NODE_NAME"), "a new restate container would refuse its data"
     for name, service in services.items():
-        for dependency in ("restate", "broker"):
+        for dependency in ("restate", "broker", "jaeger"):
             if dependency in (service.get("depends_on") or {}):
                 assert healthy(service["depends_on"][dependency]), (
                     f"{name} must wait for a healthy {dependency}"
@@ -145,6 +146,55 @@ def test_the_cluster_override_follows_the_specification_and_names_what_it_change
     assert set(services) - added <= set(compose["services"])
     register = env(services["register"])["KNOWN_BY"].split(",")
     assert register == ["http://restate-2:9070", "http://restate-3:9070"]
+
+
+def test_every_restate_node_and_service_sends_its_traces_to_jaeger(compose: dict[str, Any]) -> None:
+    """Jaeger as its public image starts (the stand-in of the same name is built from the Go
+    module of that release), its UI on loopback; Restate exports over OTLP/gRPC, the services over
+    OTLP/HTTP, every node of the cluster override too."""
+    services = compose["services"]
+    tracer = services["jaeger"]
+    recipe = load_recipes(ROOT)["jaeger"]
+    assert tracer["image"] == recipe.image == "docker.io/jaegertracing/jaeger:2.12.0"
+    assert recipe.spec["jaeger"]["module_version"] == jaeger.JAEGER_VERSION
+    # No settings of its own: the image's JAEGER_LISTEN_HOST=0.0.0.0 makes OTLP reachable.
+    assert "environment" not in tracer and "command" not in tracer and "entrypoint" not in tracer
+    assert tracer["ports"] == ["127.0.0.1:16686:16686"]
+    assert "http://127.0.0.1:13133/status" in tracer["healthcheck"]["test"]
+    assert env(services["restate"])["RESTATE_TRACING_ENDPOINT"] == "http://jaeger:4317"
+    assert healthy(services["restate"]["depends_on"]["jaeger"])
+    for member in MEMBERS:
+        assert env(services[member])["OTEL_EXPORTER_OTLP_ENDPOINT"] == "http://jaeger:4318", member
+    override = yaml.safe_load((ROOT / "docker-compose.cluster.yml").read_text())["services"]
+    nodes = [name for name, s in override.items() if s.get("image", "").startswith("docker.io/restatedev/")]
+    assert nodes == ["restate-2", "restate-3"]
+    for node in ["restate", *nodes]:
+        assert env(override[node])["RESTATE_TRACING_ENDPOINT"] == "http://jaeger:4317", node
+    assert all(healthy(override[node]["depends_on"]["jaeger"]) for node in nodes)
+
+
+def test_the_sagas_payment_faults_pass_through_from_the_shell(
+    compose: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Unset, the demo's random declines; set where compose runs, the README's deterministic ones."""
+    from sagas.settings import Settings
+
+    variables = compose["services"]["sagas"]["environment"]
+    passed = sorted(name for name, value in variables.items() if value is None)
+    assert passed == [
+        "SAGAS_PAYMENT__DECLINE__MATCH",
+        "SAGAS_PAYMENT__DECLINE__MODE",
+        "SAGAS_PAYMENT__FAILURE__MODE",
+    ]
+    values = {"MATCH": '["4000000000000002"]', "MODE": "match"}
+    for name in passed:
+        monkeypatch.setenv(name, "off" if "FAILURE" in name else values[name.rsplit("__", 1)[1]])
+    payment = Settings().payment
+    assert (payment.decline.mode, payment.decline.match, payment.failure.mode) == (
+        "match",
+        ["4000000000000002"],
+        "off",
+    )
 
 
 def test_one_job_registers_every_deployment_and_subscription(compose: dict[str, Any]) -> None:

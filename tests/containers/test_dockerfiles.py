@@ -3,7 +3,9 @@ minor version of this machine everywhere, the service's port, a numeric non-root
 
 from __future__ import annotations
 
+import json
 import re
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -11,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from toolkit.infra import jaeger
 from toolkit.infra.standins import load_recipes
 
 pytestmark = pytest.mark.containers
@@ -19,6 +22,17 @@ ROOT = Path(__file__).resolve().parents[2]
 MEMBERS = sorted(p.parent.name for p in ROOT.glob("services/*/Dockerfile"))
 RECIPES = sorted(p.parent.name for p in ROOT.glob("containers/standins/*/Containerfile"))
 PYTHON = f"{sys.version_info.major}.{sys.version_info.minor}"
+# How docker.io/jaegertracing/jaeger:2.12.0 starts: the release stage of cmd/jaeger/Dockerfile in
+# the Go module of that release (compared with the module's own file below, when Go has it).
+JAEGER_BINARY = "/cmd/jaeger/jaeger-linux"
+JAEGER_IMAGE: dict[str, object] = {
+    "ENTRYPOINT": [JAEGER_BINARY],
+    "CMD": None,
+    "ENV": {"JAEGER_LISTEN_HOST": "0.0.0.0"},
+    "USER": "10001",
+    "VOLUME": ["/tmp"],
+    "EXPOSE": {"4317", "4318", "5778", "5779", "9411", "13132", "13133", "14250", "14268", "16686"},
+}
 
 
 def instructions(path: Path) -> list[tuple[str, str]]:
@@ -100,3 +114,44 @@ def test_dockerfiles_differ_only_in_the_member_and_its_port(member: str) -> None
         return re.sub(r"\b9\d{3}\b", "<port>", text)
 
     assert shape(member) == shape("durablerpc")
+
+
+def start_of(steps: list[tuple[str, str]], args: dict[str, str] | None = None) -> dict[str, object]:
+    """Entry point, command, variables, user, volumes and ports of one stage, as JAEGER_IMAGE has
+    them; ``$NAME`` and ``${NAME}`` of ``args`` replaced."""
+    start: dict[str, object] = {"CMD": None}
+    variables: dict[str, str] = {}
+    ports: set[str] = set()
+    for word, rest in steps:
+        for name, value in (args or {}).items():
+            rest = rest.replace("${" + name + "}", value).replace("$" + name, value)
+        if word in ("ENTRYPOINT", "CMD", "VOLUME"):
+            start[word] = json.loads(rest)
+        elif word == "USER":
+            start[word] = rest
+        elif word == "ENV":
+            variables.update(pair.partition("=")[::2] for pair in rest.split())
+        elif word == "EXPOSE":
+            ports.update(rest.split())
+    return {**start, "ENV": variables, "EXPOSE": ports}
+
+
+def test_the_jaeger_stand_in_starts_as_the_public_image_does() -> None:
+    steps = instructions(ROOT / "containers/standins/jaeger/Containerfile")
+    assert start_of(steps) == JAEGER_IMAGE
+    assert ("COPY", f"jaeger/jaeger {JAEGER_BINARY}") in steps
+    go = shutil.which("go")
+    if go is None:
+        return
+    cache = subprocess.run([go, "env", "GOMODCACHE"], capture_output=True, text=True).stdout.strip()
+    source = Path(cache) / f"github.com/jaegertracing/jaeger@v{jaeger.JAEGER_VERSION}/cmd/jaeger/Dockerfile"
+    if not source.is_file():  # the module is there once toolkit.infra.jaeger has built it
+        return
+    upstream = instructions(source)
+    begins = next(i for i, (word, rest) in enumerate(upstream) if word == "FROM" and "AS release" in rest)
+    ends = next((i for i in range(begins + 1, len(upstream)) if upstream[i][0] == "FROM"), len(upstream))
+    stage = upstream[begins + 1 : ends]
+    args = dict(rest.partition("=")[::2] for word, rest in stage if word == "ARG" and "=" in rest)
+    assert start_of(stage, args) == JAEGER_IMAGE
+    copied = [rest.split()[-1] for word, rest in stage if word == "COPY" and "jaeger-linux-" in rest]
+    assert copied == [JAEGER_BINARY]

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import pty
 import select
@@ -15,9 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from common.ingress import Admin, Ingress
+from toolkit.infra import jaeger
 from toolkit.infra.compose import ComposeStack, ensure_podman
 from toolkit.infra.paths import cache_dir, file_lock
 from toolkit.infra.standins import ensure_standins
@@ -25,10 +28,12 @@ from toolkit.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[3]
 MEMBERS = sorted(p.parent.name for p in ROOT.glob("services/*/Dockerfile"))
-PORTS = (8080, 9070, 19092)  # what the compose file publishes on this machine
+PORTS = (8080, 9070, 16686, 19092)  # what the compose file publishes on this machine
+JAEGER = "http://127.0.0.1:16686"  # Jaeger's UI and query API
 # What the cluster override publishes besides: nodes 2 and 3, brokers 2 and 3.
 CLUSTER_PORTS = (*PORTS, 28080, 29070, 38080, 39070, 19093, 19094)
 NODE_OFFSETS = (0, 20000, 30000)  # node n's ingress and admin ports: 8080 and 9070 plus its offset
+DECLINED_CARD = "4000000000000002"  # the card the walk-through's payment provider declines
 
 
 def listening(port: int) -> bool:
@@ -71,6 +76,42 @@ class Walk:
     def ports_in_use(self) -> list[int]:
         return [port for port in self.ports if listening(port)]
 
+    def trace(self, target: str) -> list[dict[str, Any]]:
+        """The spans of the trace with an invocation of ``target`` (``BookingWorkflow/trip1/Run``),
+        from Jaeger's query API as its UI reads it, in start order: each with its ``name``,
+        ``service``, ``instance`` (a Restate node's is ``<cluster>/<node>``), ``start``, ``end``
+        and ``tags``. Empty until Jaeger has such a trace."""
+        params = {
+            "service": "Restate",
+            "tags": json.dumps({"restate.invocation.target": target}),
+            "lookback": "1h",
+        }
+        answer = httpx.get(f"{JAEGER}/api/traces", params=params, timeout=10)
+        answer.raise_for_status()
+        for trace in answer.json()["data"] or []:
+            processes = trace["processes"]
+            spans = [
+                {
+                    "name": span["operationName"],
+                    "service": processes[span["processID"]]["serviceName"],
+                    "instance": _tag(processes[span["processID"]]["tags"], "service.instance.id"),
+                    "start": span["startTime"],
+                    "end": span["startTime"] + span["duration"],
+                    "tags": _tags(span["tags"]),
+                }
+                for span in trace["spans"]
+            ]
+            return sorted(spans, key=lambda span: span["start"])
+        return []
+
+
+def _tags(tags: list[dict[str, Any]]) -> dict[str, Any]:
+    return {tag["key"]: tag["value"] for tag in tags}
+
+
+def _tag(tags: list[dict[str, Any]], key: str) -> Any:
+    return _tags(tags).get(key)
+
 
 @contextmanager
 def running(
@@ -109,7 +150,13 @@ def running(
 
 @pytest.fixture(scope="module")
 def images(service_image: Callable[[str], Any], container_tools: None) -> None:
-    """Podman, the stand-ins and every image the compose file runs, built once."""
+    """Podman, the stand-ins and every image the compose file runs, built once. Jaeger's stand-in
+    needs Go (its binary is built from the Go module) or ``$JAEGER_BIN``."""
+    reason = jaeger.unavailable_reason()
+    if reason is not None:
+        if os.environ.get("CI"):
+            pytest.fail(f"the compose file's Jaeger cannot be made here: {reason}")
+        pytest.skip(f"the compose file's Jaeger cannot be made here: {reason}")
     ensure_podman()
     ensure_standins(ROOT)
     for member in [*MEMBERS, "toolkit", "broker"]:
@@ -173,12 +220,15 @@ def typed(argv: list[str], lines: list[str], env: dict[str, str], timeout: float
 
 @pytest.fixture(scope="module")
 def walk(images: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Walk]:
-    # The schedulingtasks demo's timing, through the compose file's pass-through.
-    with running(
-        "patterns-compose-test",
-        tmp_path_factory.mktemp("compose"),
-        env={"SCHEDULINGTASKS_REMINDER_SECONDS": "2"},
-    ) as walk:
+    # The schedulingtasks demo's timing and the sagas' one declined card (the README's "Break
+    # it"), through the compose file's pass-throughs.
+    env = {
+        "SCHEDULINGTASKS_REMINDER_SECONDS": "2",
+        "SAGAS_PAYMENT__DECLINE__MODE": "match",
+        "SAGAS_PAYMENT__DECLINE__MATCH": json.dumps([DECLINED_CARD]),
+        "SAGAS_PAYMENT__FAILURE__MODE": "off",
+    }
+    with running("patterns-compose-test", tmp_path_factory.mktemp("compose"), env=env) as walk:
         yield walk
 
 

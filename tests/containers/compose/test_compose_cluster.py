@@ -1,8 +1,8 @@
 """The compose cluster variant for real: podman-compose runs docker-compose.yml with
 docker-compose.cluster.yml on top, three Restate nodes and three Kafka brokers beside every
-service. The patterns answer through every node's ingress, a node and a broker are ``kill -9``-ed
-and calls and records still go through the others, and a service scaled to two replicas answers
-every call.
+service. The patterns answer through every node's ingress, every node's spans reach the one
+Jaeger, a node and a broker are ``kill -9``-ed and calls and records still go through the others,
+and a service scaled to two replicas answers every call.
 """
 
 from __future__ import annotations
@@ -84,6 +84,22 @@ def test_a_saga_and_a_fan_out_through_the_other_nodes(cluster: Walk) -> None:
     assert (response.status_code, status) in {(200, "BOOKED"), (422, "CANCELLED")}, response.text
     answer = cluster.ingresses[2].call("FanOutWorker", "Run", {"description": "a,b,c"}, timeout=60)
     assert answer == {"description": "a: DONE,b: DONE,c: DONE"}
+
+
+def test_every_node_sends_its_spans_to_the_one_jaeger(cluster: Walk) -> None:
+    """A call through each node's ingress: its trace in Jaeger has the ingress span of that node."""
+    for node, ingress in zip(("restate", "restate-2", "restate-3"), cluster.ingresses, strict=True):
+        product = f"traced{RUN}-{node}"
+        assert ingress.call("ProductService", "Reserve", key=product) is True
+
+        def ingress_spans(product: str = product) -> list[Any] | None:
+            spans = cluster.trace(f"ProductService/{product}/Reserve")
+            return [span["instance"] for span in spans if span["name"].startswith("ingress ")] or None
+
+        found = wait_until(
+            ingress_spans, timeout=60, interval=0.5, what=f"the trace of a call through {node}"
+        )
+        assert found == [f"patterns/{node}"]
 
 
 def test_records_produced_to_any_broker_reach_state_on_every_node(cluster: Walk) -> None:

@@ -1,7 +1,8 @@
 """``docker compose up`` for real: podman-compose runs the project's docker-compose.yml, unchanged,
-on the service images and the stand-ins of Restate and Kafka; then every pattern is walked
-through the published ingress port, as the service READMEs show it. Last, ``down`` and a second
-``up`` on the same volumes: Restate's state is still there.
+on the service images and the stand-ins of Restate, Kafka and Jaeger; then every pattern is walked
+through the published ingress port, as the service READMEs show it, and a compensated saga's
+trace is read back through Jaeger's published query API. Last, ``down`` and a second ``up`` on the
+same volumes: Restate's state is still there.
 """
 
 from __future__ import annotations
@@ -16,11 +17,12 @@ from functools import partial
 from typing import Any
 
 import pytest
+import yaml
 
 from toolkit.producer import produce
 from toolkit.waiting import wait_until
 
-from .conftest import typed
+from .conftest import DECLINED_CARD, ROOT, typed
 
 # The first test also pays for the stack's setup: on a new machine that builds the stand-ins and
 # every image before `up` (about 7 minutes on 2 cores).
@@ -102,19 +104,73 @@ def test_the_go_catalogues_get_calls_work_as_gets(walk: Any) -> None:
     assert "grantedAt" in task.json()
 
 
-def test_saga_ends_booked_or_compensated(walk: Any) -> None:
-    booking = {
+def booking(card: str) -> dict[str, Any]:
+    return {
         "flights": {"flight_id": "12345", "passenger_name": "John Doe"},
         "car": {"pickup_location": "Airport", "rental_date": "2024-12-16"},
-        "payment_info": {"card_number": "4111111111111111", "amount": 1500},
+        "payment_info": {"card_number": card, "amount": 1500},
     }
-    # The demo's payment API declines half of the charges: both endings are the pattern.
-    response = walk.ingress.raw("BookingWorkflow", "Run", booking, key=f"trip{RUN}", timeout=120)
-    status = walk.state("BookingWorkflow", f"trip{RUN}").get("status")
-    if response.status_code == 200:
-        assert status == "BOOKED"
-    else:
-        assert (response.status_code, status) == (422, "CANCELLED"), response.text
+
+
+def test_saga_is_booked_or_compensated(walk: Any) -> None:
+    # The stack runs with the sagas README's deterministic faults: one card is declined.
+    booked = walk.ingress.raw("BookingWorkflow", "Run", booking("4111111111111111"), key=f"trip{RUN}")
+    assert booked.status_code == 200, booked.text
+    assert walk.state("BookingWorkflow", f"trip{RUN}").get("status") == "BOOKED"
+    declined = walk.ingress.raw("BookingWorkflow", "Run", booking(DECLINED_CARD), key=f"trip{RUN}-x")
+    assert declined.status_code == 422, declined.text
+    assert walk.state("BookingWorkflow", f"trip{RUN}-x").get("status") == "CANCELLED"
+
+
+def test_a_compensated_sagas_trace_is_in_jaeger(walk: Any) -> None:
+    """Restate's spans (OTLP/gRPC to jaeger:4317) and the sagas container's own (OTLP/HTTP to
+    jaeger:4318) in one trace, read on the published port: both reservations, then the undo in
+    reverse order, car before flight."""
+    trip = f"traced{RUN}"
+    answer = walk.ingress.raw("BookingWorkflow", "Run", booking(DECLINED_CARD), key=trip)
+    assert answer.status_code == 422, answer.text
+    own = {"payments.charge", "payments.refund", "cars.cancel", "flights.cancel"}
+    wanted = own | {"invocation-end BookingWorkflow/{key}/Run"}
+    wanted |= {
+        f"invocation-{e} {s}/{h}"
+        for e in ("start", "end")
+        for s in ("Flights", "CarRentals")
+        for h in ("Reserve", "Cancel")
+    }
+
+    def complete() -> list[dict[str, Any]] | None:
+        spans = walk.trace(f"BookingWorkflow/{trip}/Run")
+        return spans if wanted <= {span["name"] for span in spans} else None
+
+    spans = wait_until(complete, timeout=60, interval=0.5, what=f"the trace of {trip} in Jaeger")
+    first: dict[str, dict[str, Any]] = {}
+    for span in spans:
+        first.setdefault(span["name"], span)
+    reserved = [first[f"invocation-end {s}/Reserve"]["end"] for s in ("Flights", "CarRentals")]
+    undo_car, undo_flight = (
+        first[f"invocation-start {s}/Cancel"]["start"] for s in ("CarRentals", "Flights")
+    )
+    assert max(reserved) <= undo_car < undo_flight
+    end = first["invocation-end BookingWorkflow/{key}/Run"]["tags"]
+    assert (end["restate.invocation.result"], end["restate.invocation.error.code"]) == ("failure", "422")
+    assert {first[name]["service"] for name in own} == {"sagas"}
+
+
+def test_jaeger_is_healthy_and_answers_the_other_containers(walk: Any) -> None:
+    """The compose file's health check passes in the jaeger container; another container reaches
+    its OTLP ports and query API by name (the image listens on 0.0.0.0, not on localhost)."""
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    check = compose["services"]["jaeger"]["healthcheck"]["test"]
+    assert check[0] == "CMD"
+    done = walk.compose.exec("jaeger", *check[1:])
+    assert done.returncode == 0, done.stdout + done.stderr
+    probe = (
+        "import json, socket, urllib.request as u\n"
+        "for port in (4317, 4318):\n    socket.create_connection(('jaeger', port), timeout=5).close()\n"
+        "print(json.load(u.urlopen('http://jaeger:16686/api/services', timeout=5))['errors'])"
+    )
+    result = walk.compose.exec("durablerpc", "python", "-c", probe)
+    assert result.stdout.strip() == "None", result.stdout + result.stderr
 
 
 def test_machine_transition_goes_up_once(walk: Any) -> None:

@@ -11,11 +11,14 @@ inputs:
 - ``[trust]``        this machine's certificate authorities -> ``trust/ca-certificates.crt``
 - ``[npm]``          packages from the npm registry (``npm install``) -> ``npm/node_modules/``
 - ``[maven]``        the dependencies of a pom from Maven Central -> ``maven/*.jar``
+- ``[jaeger]``       Jaeger's all-in-one, built from its Go module by ``toolkit.infra.jaeger``
+                     (``module_version`` must be the version it builds) -> ``jaeger/jaeger``
 
 Each stand-in is built once per recipe. Its key hashes the recipe's files, its inputs from this
-machine, the code that builds it (this module and ``containers``, build flags included) and the
-keys of the stand-ins below it; the image carries the key as a label and is saved as an OCI
-archive in ``cache_dir()/images``, so a fresh container storage loads it back instead of
+machine (for Jaeger the key of its Go build, ``jaeger.build_key()``, or the digest of
+``$JAEGER_BIN``), the code that builds it (this module and ``containers``, build flags included)
+and the keys of the stand-ins below it; the image carries the key as a label and is saved as an
+OCI archive in ``cache_dir()/images``, so a fresh container storage loads it back instead of
 rebuilding, and a changed recipe or builder builds a new one.
 
 ``debootstrap`` fetches from the Debian mirror that this machine's ``apt-get`` uses (its sources
@@ -37,7 +40,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from toolkit.infra import containers
+from toolkit.infra import containers, jaeger
 from toolkit.infra.containers import build_image, buildah, ensure_commands, image_config, image_exists
 from toolkit.infra.paths import cache_dir, file_lock
 
@@ -74,6 +77,8 @@ def recipe_key(recipe: Recipe, recipes: dict[str, Recipe]) -> str:
         digest.update(path.relative_to(recipe.folder).as_posix().encode() + b"\0" + path.read_bytes())
     if "trust" in recipe.spec:
         digest.update(Path(recipe.spec["trust"]["ca_bundle"]).read_bytes())
+    if "jaeger" in recipe.spec:
+        digest.update(_jaeger_build().encode())
     for builder in BUILDERS:
         digest.update(builder.read_bytes())
     for need in recipe.needs:
@@ -170,6 +175,25 @@ def _maven(spec: dict[str, Any], folder: Path, context: Path) -> None:
     subprocess.run([mvn, "-q", "-B", "-f", str(folder / spec["pom"]), *goal], check=True, cwd=context)
 
 
+def _jaeger_build() -> str:
+    """Which Jaeger binary ``[jaeger]`` copies: the build recipe's key, or what ``$JAEGER_BIN`` holds."""
+    given = os.environ.get("JAEGER_BIN")
+    if given:
+        return "given:" + hashlib.sha256(Path(given).read_bytes()).hexdigest()
+    return jaeger.build_key()
+
+
+def _jaeger(spec: dict[str, Any], context: Path) -> None:
+    if spec["module_version"] != jaeger.JAEGER_VERSION:
+        raise RuntimeError(
+            f"the recipe wants Jaeger's module {spec['module_version']}, "
+            f"toolkit.infra.jaeger builds {jaeger.JAEGER_VERSION}: change both, and the image tag"
+        )
+    (context / "jaeger").mkdir()
+    shutil.copyfile(jaeger.ensure_jaeger(), context / "jaeger" / "jaeger")
+    (context / "jaeger" / "jaeger").chmod(0o755)
+
+
 def _prepare(recipe: Recipe, context: Path) -> None:
     if context.exists():
         shutil.rmtree(context)
@@ -182,6 +206,8 @@ def _prepare(recipe: Recipe, context: Path) -> None:
         _npm(recipe.spec["npm"], context)
     if "maven" in recipe.spec:
         _maven(recipe.spec["maven"], recipe.folder, context)
+    if "jaeger" in recipe.spec:
+        _jaeger(recipe.spec["jaeger"], context)
     if "trust" in recipe.spec:
         (context / "trust").mkdir()
         shutil.copyfile(recipe.spec["trust"]["ca_bundle"], context / "trust" / "ca-certificates.crt")
