@@ -8,7 +8,8 @@ import pytest
 
 from toolkit.chaos.report import memory_judgments
 from toolkit.chaos.runner import SOAK_SERVER_BUDGET_MIB, SOAK_SERVER_ENV
-from toolkit.infra.restate import RestateServer
+from toolkit.infra.restate import ROCKSDB_MEMORY_MIB, RestateServer
+from toolkit.waiting import wait_until
 
 BUDGET = float(SOAK_SERVER_BUDGET_MIB)
 
@@ -43,9 +44,13 @@ def test_too_few_samples_are_not_judged() -> None:
     assert memory_judgments("p", [100.0, 200.0, 300.0], budget_mib=BUDGET) == []
 
 
-def test_a_server_s_live_heap_is_judged_by_the_same_rule_under_its_own_name() -> None:
-    judged = memory_judgments("restate-server", [100 + i * 1.0 for i in range(90)], what="live heap")
-    assert [(what, ok) for what, ok, _ in judged] == [("restate-server live heap levels off", False)]
+def test_a_server_s_heap_outside_its_caches_is_judged_by_the_same_rule_under_its_own_name() -> None:
+    judged = memory_judgments(
+        "restate-server", [100 + i * 1.0 for i in range(90)], what="heap outside RocksDB"
+    )
+    assert [(what, ok) for what, ok, _ in judged] == [
+        ("restate-server heap outside RocksDB levels off", False)
+    ]
 
 
 @pytest.mark.e2e
@@ -58,8 +63,22 @@ def test_the_pinned_server_s_allocator_reads_malloc_conf(tmp_path: Path) -> None
     )
     server.start()
     try:
-        assert server.heap_mib() is not None
+        memory = wait_until(server.memory_mib, timeout=30, what="the server's memory metrics")
+        assert memory["rocksdb_capacity"] == ROCKSDB_MEMORY_MIB  # the bound the soak's budget counts
+        assert 0 < memory["rocksdb"] <= memory["rocksdb_capacity"] and memory["heap"] > memory["rocksdb"]
     finally:
         server.stop()
     assert "Begin jemalloc statistics" in server.process.log_path.read_text(errors="replace")
     assert "background_thread: true" in server.process.log_path.read_text(errors="replace")
+
+
+@pytest.mark.e2e
+def test_the_server_takes_no_less_than_256_mib_for_rocksdb(tmp_path: Path) -> None:
+    """Why a soak does not shrink RocksDB's bound: a smaller setting silently gives 256 MiB."""
+    server = RestateServer(tmp_path / "data", env={"RESTATE_ROCKSDB_TOTAL_MEMORY_SIZE": "64 MiB"})
+    server.start()
+    try:
+        memory = wait_until(server.memory_mib, timeout=30, what="the server's memory metrics")
+    finally:
+        server.stop()
+    assert memory["rocksdb_capacity"] == 256 == ROCKSDB_MEMORY_MIB

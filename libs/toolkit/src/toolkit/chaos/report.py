@@ -3,11 +3,12 @@ invariant's result with the requests that broke it, the processes' memory, and h
 
 A soak is also judged on being steady: the p99 of the last window of the run against the
 median window's; each process's RSS levelling off (its peak over the last third of the run
-against its peak over the middle third: a leak keeps growing, a cache filling up stops); and the
+against its peak over the middle third: a leak keeps growing, a cache filling up stops); the
 Restate server's RSS within what its caches may hold (its RSS at the start plus the bounds of
-RocksDB's memtables and block cache and of Bifrost's record cache, which fill up as data is
-written). A soak runs the server with small bounds (``SOAK_SERVER_ENV``), so that those caches
-are full early in the run and growth in its last third is not a cache filling up."""
+RocksDB's block cache, which holds the memtables too, and of Bifrost's record cache); and the
+server's heap outside RocksDB's cache levelling off. RocksDB's cache fills as the data grows,
+which can take longer than a soak, so the server's RSS may still rise at the end within its
+bounds; what it holds outside them may not."""
 
 from __future__ import annotations
 
@@ -70,7 +71,7 @@ def steady(outcome: Outcome) -> list[tuple[str, bool, str]]:
         budget = outcome.server_budget_mib if name in outcome.servers else None
         judged.extend(memory_judgments(name, [rss for _, rss in samples], budget_mib=budget))
     for name, samples in outcome.heap.items():
-        judged.extend(memory_judgments(name, [mib for _, mib in samples], what="live heap"))
+        judged.extend(memory_judgments(name, [mib for _, mib in samples], what="heap outside RocksDB"))
     return judged
 
 
@@ -224,7 +225,7 @@ def text(outcome: Outcome) -> str:
     for name, m in data["memory_mib"].items():
         lines.append(f"  {name:<20}{m['start']:>7}{m['settled']:>9}{m['peak']:>7}{m['end']:>7}")
     if data["heap_mib"]:
-        lines.append("live heap (jemalloc allocated, MiB):")
+        lines.append("heap outside RocksDB's cache (jemalloc allocated - block cache, MiB):")
     for name, m in data["heap_mib"].items():
         lines.append(f"  {name:<20}{m['start']:>7}{m['settled']:>9}{m['peak']:>7}{m['end']:>7}")
     for error in data["errors"][:10]:

@@ -24,6 +24,7 @@ from toolkit.chaos.stack import ChaosStack
 from toolkit.chaos.timers import Limited, Reminders, Webhooks
 from toolkit.chaos.trips import Trips
 from toolkit.chaos.workload import Checks, Context, Driver
+from toolkit.infra.restate import ROCKSDB_MEMORY_MIB
 from toolkit.launcher import load_pattern
 
 DRIVERS: list[type[Driver]] = [
@@ -43,21 +44,20 @@ DRIVERS: list[type[Driver]] = [
 NEEDS = {"webhookcallbacks": ("schedulingtasks",)}  # the router sends to PaymentTracker
 IN_FLIGHT = 48  # steps at once; when the stack is down they pile up to this, then the pace slips
 CALIBRATION_SECONDS = 30.0
-# A soak's server: small bounds for the two caches that grow with the data written, RocksDB's
-# memtables and block cache, and Bifrost's cache of log records (250 MiB by default), so that
-# both are full early in the run and growth left in its last third is not a cache filling up.
-SOAK_ROCKSDB_MIB = 64
+# A soak's server: the two caches that grow with the data written have bounds, RocksDB's (block
+# cache and memtables, ``ROCKSDB_MEMORY_MIB``: 256 MiB, the least Restate takes, as a smaller
+# setting silently gives 256) and Bifrost's cache of log records (250 MiB by default, 32 here).
+# What the server holds outside them must level off (``ChaosStack.heaps``).
 SOAK_RECORD_CACHE_MIB = 32
 # The server's allocator (jemalloc, which reads MALLOC_CONF) keeps the pages freed objects leave
 # and by default gives them back only when it is next called into; with a background thread and
 # short decay times it returns them within about a second, so RSS follows what the server holds.
 SOAK_MALLOC_CONF = "background_thread:true,dirty_decay_ms:1000,muzzy_decay_ms:0"
 SOAK_SERVER_ENV = {
-    "RESTATE_ROCKSDB_TOTAL_MEMORY_SIZE": f"{SOAK_ROCKSDB_MIB} MiB",
     "RESTATE_BIFROST__RECORD_CACHE_MEMORY_SIZE": f"{SOAK_RECORD_CACHE_MIB} MiB",
     "MALLOC_CONF": SOAK_MALLOC_CONF,
 }
-SOAK_SERVER_BUDGET_MIB = SOAK_ROCKSDB_MIB + SOAK_RECORD_CACHE_MIB
+SOAK_SERVER_BUDGET_MIB = ROCKSDB_MEMORY_MIB + SOAK_RECORD_CACHE_MIB
 
 
 @dataclass
@@ -88,7 +88,7 @@ class Outcome:
     errors: list[str] = field(default_factory=list)  # of the runner itself (a driver that raised)
     servers: tuple[str, ...] = ()  # which of the processes in ``memory`` are Restate servers
     server_budget_mib: int | None = None  # in a soak: what the servers' caches may hold
-    heap: dict[str, list[tuple[float, float]]] = field(default_factory=dict)  # servers' live heap, MiB
+    heap: dict[str, list[tuple[float, float]]] = field(default_factory=dict)  # servers' heap outside RocksDB
 
 
 class ChaosRun:

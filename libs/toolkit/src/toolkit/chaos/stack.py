@@ -144,11 +144,11 @@ class ChaosStack:
         return found
 
     def heaps(self) -> dict[str, float]:
-        """Each server's live heap (jemalloc's allocated bytes, from its metrics), MiB."""
+        """Each server's live heap outside RocksDB's bounded cache, MiB (``memory_mib``)."""
         found = {}
         for name, server in zip(self.servers(), self.harness.servers, strict=True):
-            if server.process.alive() and (heap := server.heap_mib()) is not None:
-                found[name] = heap
+            if server.process.alive() and (memory := server.memory_mib()) is not None:
+                found[name] = memory["heap"] - memory["rocksdb"]
         return found
 
     def known_everywhere(self) -> None:

@@ -132,17 +132,37 @@ class RestateServer:
         """Prometheus metrics, on the node port."""
         return f"http://{self.host}:{self.ports.node}/metrics"
 
-    def heap_mib(self) -> float | None:
-        """What the server's allocator holds for live objects (jemalloc's ``allocated``), in MiB;
-        unlike RSS it leaves out freed pages that the allocator keeps. None if not answering."""
+    def metrics(self) -> dict[str, float]:
+        """The server's Prometheus metrics, by name and labels as printed; {} if not answering."""
         try:
             text = httpx.get(self.metrics_url, timeout=5).text
         except httpx.HTTPError:
-            return None
+            return {}
+        found = {}
         for line in text.splitlines():
-            if line.startswith("restate_jemalloc_allocated_bytes"):
-                return float(line.rsplit(" ", 1)[1]) / 2**20
-        return None
+            if line and not line.startswith("#"):
+                name, _, value = line.rpartition(" ")
+                try:
+                    found[name] = float(value)
+                except ValueError:
+                    continue
+        return found
+
+    def memory_mib(self) -> dict[str, float] | None:
+        """Where the server's memory goes, in MiB: ``heap``, what its allocator holds for live
+        objects (jemalloc's ``allocated``; RSS also counts freed pages the allocator keeps), and
+        ``rocksdb`` and ``rocksdb_capacity``, what RocksDB's block cache holds and may hold (the
+        memtables are charged to it, so it is all of RocksDB's bounded memory). None if the
+        server does not answer."""
+        found: dict[str, float] = {}
+        for name, value in self.metrics().items():
+            if name.startswith("restate_jemalloc_allocated_bytes"):
+                found["heap"] = value / 2**20
+            elif name.startswith("restate_rocksdb_block_cache_usage_bytes") and 'db="db"' in name:
+                found["rocksdb"] = value / 2**20  # one cache, shared by every database
+            elif name.startswith("restate_rocksdb_block_cache_capacity_bytes") and 'db="db"' in name:
+                found["rocksdb_capacity"] = value / 2**20
+        return found if len(found) == 3 else None
 
     def healthy(self) -> bool:
         try:
