@@ -82,3 +82,9 @@ def test_the_server_takes_no_less_than_256_mib_for_rocksdb(tmp_path: Path) -> No
     finally:
         server.stop()
     assert memory["rocksdb_capacity"] == 256 == ROCKSDB_MEMORY_MIB
+
+
+def test_a_server_judged_on_its_heap_has_its_rss_held_to_its_budget_only() -> None:
+    filling = [150 + i * 2.0 for i in range(90)]  # RocksDB's cache still filling at the end
+    judged = memory_judgments("restate-server", filling, budget_mib=BUDGET, levels=False)
+    assert [what for what, _, _ in judged] == ["restate-server RSS within its budget"]
