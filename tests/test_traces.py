@@ -23,6 +23,7 @@ import pytest
 
 from toolkit.infra import jaeger
 from toolkit.infra.paths import free_port
+from toolkit.infra.process import bindable
 from toolkit.waiting import GiveUp, wait_until
 
 pytestmark = pytest.mark.e2e
@@ -37,7 +38,7 @@ class Stack:
             pytest.skip(f"Jaeger cannot run here: {reason}")
         self.ports = {name: free_port() for name in ("ingress", "admin", "node", "jaeger", "sagas")}
         otlp = free_port()
-        while otlp + 1 in self.ports.values() or not _free(otlp + 1):
+        while otlp + 1 in self.ports.values() or not bindable(otlp + 1):
             otlp = free_port()
         self.ports["otlp"] = otlp
         self.log = workdir / "stack.log"
@@ -80,17 +81,6 @@ class Stack:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait(timeout=30)
-
-
-def _free(port: int) -> bool:
-    import socket
-
-    with socket.socket() as sock:
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
 
 
 @pytest.fixture(scope="module")
