@@ -17,6 +17,10 @@ broker on the address ``restate.toml`` gives ``my-cluster``, their topics and th
 subscriptions, all idempotent. Without Java 17 and Maven the stack says so and starts without
 those patterns.
 
+With ``--tracing`` it first starts Jaeger (``toolkit.infra.jaeger``, built from its Go module on
+first use), has every Restate node export each invocation's trace to it, and has every service
+send its own spans there (``common.tracing``).
+
 The same command also has ``install`` (the pinned servers into the cache), ``restate ...`` (the
 pinned Restate CLI) and ``bench`` (``toolkit.bench``: throughput and latency, measured).
 """
