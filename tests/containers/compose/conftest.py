@@ -209,12 +209,16 @@ def typed(argv: list[str], lines: list[str], env: dict[str, str], timeout: float
         read_until(lambda: lines[-1].encode()[-20:] in shown or process.poll() is not None)
         os.write(leader, b"\x04")
         read_until(lambda: process.poll() is not None)
-        if process.poll() is None:
-            process.kill()
-            raise AssertionError(f"{argv[:3]} did not end:\n{shown.decode(errors='replace')}")
+        # The program may close the terminal a moment before it has exited: wait for it.
+        process.wait(timeout=max(0.0, deadline - time.monotonic()))
+    except subprocess.TimeoutExpired:
+        raise AssertionError(f"{argv[:3]} did not end:\n{shown.decode(errors='replace')}") from None
     finally:
         os.close(leader)
-    assert process.wait() == 0, shown.decode(errors="replace")
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 0, shown.decode(errors="replace")
     return shown.decode(errors="replace")
 
 
