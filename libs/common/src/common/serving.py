@@ -1,7 +1,8 @@
 """Serve a pattern's Restate services with Hypercorn, the way Restate wants them served.
 
 - HTTP/2 cleartext (h2c) with effectively unlimited streams and keep-alive, so one connection
-  from the server carries every invocation.
+  from the server carries every invocation; its streams take turns in constant time
+  (``h2streams``), so thousands in flight cost no more per frame than one.
 - ``/health`` answers without a signature and names the pattern and its services.
 - Request identity keys, when configured, make every other path require the server's signature.
 - SIGTERM and SIGINT stop the server gracefully. The SDK installs its own SIGTERM handler on the
@@ -23,6 +24,7 @@ from hypercorn.asyncio import serve as hypercorn_serve
 from hypercorn.config import Config
 from restate.server import install_shutdown_hook
 
+from common import h2streams
 from common.logs import configure_logging
 from common.settings import ServiceSettings
 from common.tracing import configure_tracing, shutdown_tracing
@@ -67,6 +69,7 @@ def build_asgi(name: str, services: Sequence[RestateService], settings: ServiceS
 
 
 def hypercorn_config(settings: ServiceSettings) -> Config:
+    h2streams.install()  # every stream in flight costs a turn nothing (see h2streams)
     config = Config()
     config.bind = [f"{settings.host}:{settings.port}"]
     config.h2_max_concurrent_streams = UNLIMITED
