@@ -104,5 +104,5 @@ class BatchRequest(CamelModel):
 class TaskResult(CamelModel):
     reserved_at: AwareDatetime = Field(description="when the limiter took the reservation")
     granted_at: AwareDatetime = Field(description="the time to act the limiter decided")
-    started_at: AwareDatetime = Field(description="when the work started (durable clock read)")
+    started_at: AwareDatetime = Field(description="when the work started (recorded by its durable step)")
     tokens: int

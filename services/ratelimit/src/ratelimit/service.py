@@ -9,11 +9,12 @@ than the burst, is refused at once with a terminal 429.
     RunTask --ReserveN{1}--> Limiter/LimitedTask-RunTask   (one at a time per limiter)
        | <-- timeToAct --+
        |-- ctx.sleep(timeToAct - now) ... (cancelled? CancelReservation: tokens back)
-       `-- ctx.run("work", ...)   the rate-limited work, once per task
+       `-- ctx.run("work", ...)   the rate-limited work, once per task, and when it started
 """
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 
 import restate
@@ -38,14 +39,20 @@ def create_services(settings: Settings) -> list[RestateService]:
 
     async def work(ctx: restate.Context, reservation: Reservation, what: str) -> TaskResult:
         assert reservation.time_to_act is not None
-        started = datetime.fromtimestamp(await ctx.time(), UTC)
+        key = ctx.request().id  # stable across retries: a crash inside the step does not redo the work
+
+        async def timed() -> float:
+            started = time.time()
+            await heavy_work.process(key=key, description=what)
+            return started
+
+        # One durable step records the work and when it started: no clock read of its own.
+        started = datetime.fromtimestamp(await ctx.run_typed("work", timed), UTC)
         log.info(
-            "Running %s, %.3fs after it was granted",
+            "Ran %s, started %.3fs after it was granted",
             what,
             (started - reservation.time_to_act).total_seconds(),
         )
-        # The invocation id is stable across retries: a crash inside the step does not redo the work.
-        await ctx.run_typed("work", heavy_work.process, key=ctx.request().id, description=what)
         return TaskResult(
             reserved_at=reservation.creation_time,
             granted_at=reservation.time_to_act,
