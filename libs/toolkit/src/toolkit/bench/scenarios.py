@@ -230,7 +230,7 @@ def _paced() -> list[Scenario]:
         Scenario(
             f"ratelimit-{rate}",
             "ratelimit",
-            f"LimitedTask/RunTask sent at once for a limiter of {rate}/s, burst 1: the achieved rate",
+            f"LimitedTask/RunTask sent at once for a limiter of {rate}/s, burst 1: the rate after the burst",
             lambda run, n: [],
             env={"RATELIMIT_WORK_SECONDS": "0"},
             expect=frozenset({200, 202}),

@@ -82,13 +82,19 @@ def _stack_up(by: dict[str, Result]) -> Target:
 
 
 def _limiter(by: dict[str, Result]) -> Target:
-    name = "rate limiter within 2 % of the configured rate"
+    name = "rate limiter within 2 % of the configured rate (the tasks after the burst)"
     seen = [r for r in by.values() if "configured_rate" in r.extra]
     if not seen:
         return Target(name, None, "no rate limiter scenario in this run")
     ok = all(abs(r.extra["error_pct"]) <= 2 and not r.errors for r in seen)
     detail = ", ".join(
         f"{r.extra['configured_rate']:g}/s: {r.extra['achieved_rate']:g}/s ({r.extra['error_pct']:+.2f} %)"
+        + (
+            f", the first after the burst {r.extra['after_burst_ms']:g} ms after it"
+            f" (due {r.extra['due_ms']:g})"
+            if "after_burst_ms" in r.extra
+            else ""
+        )
         for r in seen
     )
     return Target(name, ok, detail)
