@@ -74,7 +74,7 @@ def test_installing_leaves_the_priority_library_as_it_is() -> None:
 STREAMS = 1_200  # more than the library's tree accepts (1,000)
 
 
-async def held_until_all_arrived(expected: int) -> Any:
+def held_until_all_arrived(expected: int) -> Any:
     arrived = 0
     everyone = asyncio.Event()
 
@@ -139,7 +139,7 @@ def test_hypercorn_answers_more_streams_at_once_than_the_library_tree_held() -> 
     async def scenario() -> dict[int, tuple[int, bytes]]:
         stop = asyncio.Event()
         server = asyncio.create_task(
-            hypercorn_serve(await held_until_all_arrived(STREAMS), config, shutdown_trigger=stop.wait)
+            hypercorn_serve(held_until_all_arrived(STREAMS), config, shutdown_trigger=stop.wait)
         )
         try:
             deadline = asyncio.get_running_loop().time() + 30

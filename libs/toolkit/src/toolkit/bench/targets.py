@@ -88,13 +88,8 @@ def _limiter(by: dict[str, Result]) -> Target:
         return Target(name, None, "no rate limiter scenario in this run")
     ok = all(abs(r.extra["error_pct"]) <= 2 and not r.errors for r in seen)
     detail = ", ".join(
-        f"{r.extra['configured_rate']:g}/s: {r.extra['achieved_rate']:g}/s ({r.extra['error_pct']:+.2f} %)"
-        + (
-            f", the first after the burst {r.extra['after_burst_ms']:g} ms after it"
-            f" (due {r.extra['due_ms']:g})"
-            if "after_burst_ms" in r.extra
-            else ""
-        )
+        f"{r.extra['configured_rate']:g}/s: {r.extra['achieved_rate']:g}/s ({r.extra['error_pct']:+.2f} %),"
+        f" the first after the burst {r.extra['after_burst_ms']:g} ms after it (due {r.extra['due_ms']:g})"
         for r in seen
     )
     return Target(name, ok, detail)
